@@ -1,0 +1,263 @@
+//! Per-isolate GC hooks: what runs inside V8's GC prologue/epilogue.
+//!
+//! The callbacks only record numbers into preallocated Rust state: no JS, no
+//! JS objects, no heap allocation, no blocking lock, no panic escaping. Full
+//! GCs become `FullGcSample`s in a bounded queue and one wake-up is queued for
+//! the JS thread; other GCs are only counted.
+
+use crate::notify::Notifier;
+use crate::v8::{gc_type, HeapStatisticsReader, Isolate, V8Api};
+use memwatch_core::queue::BoundedQueue;
+use memwatch_core::stats::FullGcSample;
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Full-GC samples kept while JS has not drained them; older ones are dropped.
+const QUEUE_CAPACITY: usize = 256;
+/// One slot per `GCType` bit, to time each kind from prologue to epilogue.
+const GC_KINDS: usize = 5;
+
+/// Numbers gathered while `gc()` runs its back-to-back collections.
+#[derive(Default, Clone, Copy)]
+struct ForcedGc {
+    pause_ms: f64,
+    full_gcs: u32,
+}
+
+/// Time spent inside our own callbacks, for the overhead benchmark.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct CallbackCost {
+    pub calls: u64,
+    pub total_ns: u64,
+}
+
+struct HookState {
+    reader: HeapStatisticsReader,
+    queue: BoundedQueue<FullGcSample>,
+    incremental_gcs: u64,
+    started: [Option<Instant>; GC_KINDS],
+    forced: Option<ForcedGc>,
+    wake_pending: bool,
+    cost: CallbackCost,
+}
+
+pub struct Hooks {
+    api: &'static V8Api,
+    isolate: *mut Isolate,
+    state: Mutex<HookState>,
+    notifier: Notifier,
+    registered: AtomicBool,
+}
+
+// The isolate pointer is only dereferenced by V8 on the isolate's own thread,
+// which is the only thread that calls into `Hooks`.
+unsafe impl Send for Hooks {}
+unsafe impl Sync for Hooks {}
+
+fn wall_clock_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn kind_slot(gc: c_int) -> Option<usize> {
+    let bits = gc as u32;
+    (bits.count_ones() == 1)
+        .then(|| bits.trailing_zeros() as usize)
+        .filter(|i| *i < GC_KINDS)
+}
+
+unsafe extern "C" fn on_gc_prologue(_: *mut Isolate, gc: c_int, _: c_int, data: *mut c_void) {
+    // A panic must not unwind into V8 (that aborts the process).
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `data` is the `Hooks` registered with this callback; it is
+        // kept alive until the callback is removed.
+        let hooks = &*(data as *const Hooks);
+        hooks.prologue(gc);
+    }));
+}
+
+unsafe extern "C" fn on_gc_epilogue(_: *mut Isolate, gc: c_int, _: c_int, data: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: as in `on_gc_prologue`.
+        let hooks = &*(data as *const Hooks);
+        hooks.epilogue(gc);
+    }));
+}
+
+impl Hooks {
+    pub fn new(api: &'static V8Api, isolate: *mut Isolate, notifier: Notifier) -> Self {
+        Self {
+            api,
+            isolate,
+            state: Mutex::new(HookState {
+                reader: HeapStatisticsReader::new(api),
+                queue: BoundedQueue::with_capacity(QUEUE_CAPACITY),
+                incremental_gcs: 0,
+                started: [None; GC_KINDS],
+                forced: None,
+                wake_pending: false,
+                cost: CallbackCost::default(),
+            }),
+            notifier,
+            registered: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HookState> {
+        // A poisoned lock only means an earlier panic was caught; the numbers are still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Inside a GC the lock can only be held by our own thread outside a GC
+    /// (never across a call into V8), so `try_lock` failing means "skip this
+    /// one" instead of a deadlock.
+    fn try_lock(&self) -> Option<MutexGuard<'_, HookState>> {
+        match self.state.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn prologue(&self, gc: c_int) {
+        let t0 = Instant::now();
+        if let (Some(mut s), Some(slot)) = (self.try_lock(), kind_slot(gc)) {
+            s.started[slot] = Some(t0);
+            s.cost.calls += 1;
+            s.cost.total_ns += t0.elapsed().as_nanos() as u64;
+        }
+    }
+
+    fn epilogue(&self, gc: c_int) {
+        let t0 = Instant::now();
+        let Some(mut s) = self.try_lock() else { return };
+        let pause_ms = kind_slot(gc)
+            .and_then(|slot| s.started[slot].take())
+            .map(|start| t0.duration_since(start).as_secs_f64() * 1000.0)
+            .unwrap_or(0.0);
+        if gc == gc_type::MARK_SWEEP_COMPACT {
+            if let Some(forced) = s.forced.as_mut() {
+                forced.pause_ms += pause_ms;
+                forced.full_gcs += 1;
+            } else {
+                let sample = self.sample_now(&mut s, pause_ms);
+                s.queue.push(sample);
+                if !s.wake_pending {
+                    s.wake_pending = self.notifier.notify();
+                }
+            }
+        } else {
+            s.incremental_gcs += 1;
+        }
+        s.cost.calls += 1;
+        s.cost.total_ns += t0.elapsed().as_nanos() as u64;
+    }
+
+    fn sample_now(&self, s: &mut HookState, pause_ms: f64) -> FullGcSample {
+        // SAFETY: we are on the isolate's thread (in its GC callback or in a
+        // call from its JS).
+        unsafe { s.reader.refresh(self.isolate) };
+        let n = s.reader.numbers();
+        FullGcSample {
+            time_ms: wall_clock_ms(),
+            used_heap_size: n.used_heap_size,
+            total_heap_size: n.total_heap_size,
+            heap_size_limit: n.heap_size_limit,
+            external_memory: n.external_memory,
+            gc_pause_ms: pause_ms,
+            incremental_gcs_before: s.incremental_gcs,
+        }
+    }
+
+    /// Registers the callbacks (idempotent). `self` must not move while
+    /// registered: it lives in an `Arc` that outlives the registration.
+    pub fn start(&self) {
+        if !self.registered.swap(true, Ordering::SeqCst) {
+            // SAFETY: on the isolate's thread; `self` outlives the registration
+            // (`stop` runs before the Arc is dropped: Drop and the cleanup hook).
+            unsafe {
+                self.api.add_gc_callbacks(
+                    self.isolate,
+                    on_gc_prologue,
+                    on_gc_epilogue,
+                    self as *const Hooks as *mut c_void,
+                )
+            };
+        }
+    }
+
+    /// Removes the callbacks (idempotent).
+    pub fn stop(&self) {
+        if self.registered.swap(false, Ordering::SeqCst) {
+            // SAFETY: same arguments as the registration.
+            unsafe {
+                self.api.remove_gc_callbacks(
+                    self.isolate,
+                    on_gc_prologue,
+                    on_gc_epilogue,
+                    self as *const Hooks as *mut c_void,
+                )
+            };
+            let mut s = self.lock();
+            s.started = [None; GC_KINDS];
+        }
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.registered.load(Ordering::SeqCst)
+    }
+
+    /// Takes the queued samples (oldest first) and re-arms the wake-up.
+    pub fn drain(&self) -> Vec<FullGcSample> {
+        let mut s = self.lock();
+        s.wake_pending = false;
+        let mut out = Vec::with_capacity(s.queue.len());
+        while let Some(x) = s.queue.pop() {
+            out.push(x);
+        }
+        out
+    }
+
+    pub fn dropped_samples(&self) -> u64 {
+        self.lock().queue.dropped()
+    }
+
+    pub fn callback_cost(&self) -> CallbackCost {
+        self.lock().cost
+    }
+
+    /// Runs a full collection now (`LowMemoryNotification`, no --expose-gc)
+    /// and returns one sample for all the mark-sweeps it ran. While it runs,
+    /// the epilogue accumulates instead of queueing, so the collections count
+    /// as one full GC. Must not be called from inside a GC callback.
+    pub fn full_gc(&self) -> FullGcSample {
+        self.lock().forced = Some(ForcedGc::default());
+        let t0 = Instant::now();
+        // The lock is released here: V8 calls our callbacks during the GC.
+        // SAFETY: called from JS on the isolate's thread.
+        unsafe { self.api.low_memory_notification(self.isolate) };
+        let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let mut s = self.lock();
+        let forced = s.forced.take().unwrap_or_default();
+        // Without hooks nothing was timed inside V8; the call is (almost) all GC.
+        let pause_ms = if forced.full_gcs > 0 {
+            forced.pause_ms
+        } else {
+            wall_ms
+        };
+        self.sample_now(&mut s, pause_ms)
+    }
+
+    /// Reads the heap statistics now (used by the start-up layout check).
+    pub fn with_fresh_reader<R>(&self, f: impl FnOnce(&HeapStatisticsReader) -> R) -> R {
+        let mut s = self.lock();
+        // SAFETY: called from JS on the isolate's thread.
+        unsafe { s.reader.refresh(self.isolate) };
+        f(&s.reader)
+    }
+}
