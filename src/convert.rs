@@ -53,7 +53,8 @@ pub fn push_outcome<'e>(env: &'e Env, out: &mut Vec<Object<'e>>, o: &Outcome) ->
 }
 
 fn number(o: &Object, key: &str) -> Result<f64> {
-    match o.get::<f64>(key)? {
+    // A wrong type is reported like a missing field: the caller needs the name.
+    match o.get::<f64>(key).ok().flatten() {
         Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(Error::new(
             Status::InvalidArg,

@@ -168,3 +168,39 @@ impl JsStatsEngine {
 pub fn native_binding_problem() -> Option<String> {
     v8::api().err().map(|e| e.to_string())
 }
+
+/// The mangled V8 symbols the binding resolves (for the cross-version test).
+#[napi]
+pub fn v8_symbols() -> Vec<String> {
+    v8::SYMBOLS
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The `HeapStatistics` byte offsets assumed for a V8 major, or null if that
+/// major is not supported (for the test that compares them with the headers).
+#[napi(catch_unwind)]
+pub fn heap_statistics_layout<'e>(env: &'e Env, v8_major: u32) -> Result<Option<Object<'e>>> {
+    let Some(l) = memwatch_core::layout::heap_statistics_layout(v8_major) else {
+        return Ok(None);
+    };
+    let mut o = Object::new(env)?;
+    for (k, v) in [
+        ("size", l.size),
+        ("total_heap_size", l.total_heap_size),
+        ("total_heap_size_executable", l.total_heap_size_executable),
+        ("total_physical_size", l.total_physical_size),
+        ("total_available_size", l.total_available_size),
+        ("used_heap_size", l.used_heap_size),
+        ("heap_size_limit", l.heap_size_limit),
+        ("malloced_memory", l.malloced_memory),
+        ("external_memory", l.external_memory),
+        ("peak_malloced_memory", l.peak_malloced_memory),
+        ("number_of_native_contexts", l.number_of_native_contexts),
+        ("number_of_detached_contexts", l.number_of_detached_contexts),
+    ] {
+        o.set(k, v as u32)?;
+    }
+    Ok(Some(o))
+}

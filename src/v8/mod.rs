@@ -76,6 +76,20 @@ const SYM_HEAP_STATISTICS_CTOR: &CStr = c"_ZN2v814HeapStatisticsC1Ev";
 const SYM_LOW_MEMORY_NOTIFICATION: &CStr = c"_ZN2v87Isolate21LowMemoryNotificationEv";
 const SYM_GET_VERSION: &CStr = c"_ZN2v82V810GetVersionEv";
 
+/// Every symbol the binding resolves, for the test that checks them against
+/// each supported node binary.
+pub const SYMBOLS: &[&CStr] = &[
+    SYM_GET_CURRENT,
+    SYM_ADD_PROLOGUE,
+    SYM_ADD_EPILOGUE,
+    SYM_REMOVE_PROLOGUE,
+    SYM_REMOVE_EPILOGUE,
+    SYM_GET_HEAP_STATISTICS,
+    SYM_HEAP_STATISTICS_CTOR,
+    SYM_LOW_MEMORY_NOTIFICATION,
+    SYM_GET_VERSION,
+];
+
 /// Why the native backend is not available (the JS side then uses perf_hooks).
 #[derive(Debug, Clone)]
 pub enum BindingError {

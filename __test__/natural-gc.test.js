@@ -1,0 +1,96 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawnSync } = require('node:child_process');
+const { runScenario, ROOT } = require('./helpers');
+
+// Old-space growth and release until V8 runs full GCs by itself (no gc() call).
+const NATURAL_GCS = `
+  const events = [];
+  memwatch.on('stats', (s) => events.push(s));
+  let hold = [];
+  const started = Date.now();
+  (function churn() {
+    for (let i = 0; i < 50000; i++) hold.push({ i, s: 'x' + i });
+    if (hold.length > 1e6) hold = [];
+    if (events.length >= 3 || Date.now() - started > 20000) {
+      memwatch.removeAllListeners();
+      return done({ events, backend: memwatch.backend });
+    }
+    setImmediate(churn);
+  })();
+`;
+
+function checkNatural({ events }) {
+  assert.ok(events.length >= 3, `only ${events.length} stats events`);
+  events.forEach((s, i) => {
+    assert.strictEqual(s.num_full_gc, i + 1);
+    assert.ok(s.gc_pause_ms > 0);
+    assert.ok(s.current_base > 0 && s.current_base <= s.total_heap_size);
+  });
+  // Young-generation GCs are counted but produce no stats event.
+  assert.ok(events[events.length - 1].num_inc_gc > 0);
+  // min/max are recorded from the third full GC on.
+  assert.strictEqual(events[0].min, 0);
+  assert.strictEqual(events[2].min, events[2].current_base);
+}
+
+test('stats arrive after full GCs that V8 runs by itself', () => {
+  const { result } = runScenario(NATURAL_GCS);
+  assert.strictEqual(result.backend, 'v8');
+  checkNatural(result);
+});
+
+test('the perf_hooks fallback reports natural full GCs too', () => {
+  const { result } = runScenario(NATURAL_GCS, { env: { MEMWATCH_BACKEND: 'perf_hooks' } });
+  assert.strictEqual(result.backend, 'perf_hooks');
+  checkNatural(result);
+});
+
+for (const backend of ['v8', 'perf_hooks']) {
+  test(`listeners do not keep the event loop alive (${backend})`, () => {
+    const code = `
+      const memwatch = require(${JSON.stringify(ROOT)});
+      memwatch.on('stats', () => {});
+      memwatch.on('leak', () => {});
+      memwatch.gc();
+      setTimeout(() => { for (let i = 0; i < 1e6; i++) ({ i }); }, 10);
+    `;
+    const r = spawnSync(process.execPath, ['-e', code], {
+      env: { ...process.env, MEMWATCH_BACKEND: backend === 'v8' ? '' : backend },
+      timeout: 20000,
+      encoding: 'utf8',
+    });
+    assert.strictEqual(r.signal, null, 'process had to be killed: the loop stayed alive');
+    assert.strictEqual(r.status, 0, r.stderr);
+  });
+}
+
+test('a throwing listener surfaces as an uncaught exception, not a crash', () => {
+  const code = `
+    const memwatch = require(${JSON.stringify(ROOT)});
+    process.on('uncaughtException', (e) => { console.log('caught ' + e.message); process.exit(0); });
+    memwatch.on('stats', () => { throw new Error('listener boom'); });
+    let hold = [];
+    setInterval(() => { for (let i = 0; i < 50000; i++) hold.push({ i }); if (hold.length > 1e6) hold = []; }, 1);
+  `;
+  const r = spawnSync(process.execPath, ['-e', code], { timeout: 30000, encoding: 'utf8' });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stdout, /caught listener boom/);
+});
+
+test('bad input to the native engine is a JS error', () => {
+  const { result } = runScenario(`
+    const { load } = require(${JSON.stringify(ROOT + '/lib/binding')});
+    const b = load();
+    const errors = [];
+    const engine = new b.StatsEngine();
+    for (const bad of [{}, { time_ms: -1, used_heap_size: 1, total_heap_size: 1, heap_size_limit: 1 }, { time_ms: 'x' }]) {
+      try { engine.record(bad); errors.push(null); } catch (e) { errors.push(e.message); }
+    }
+    try { new b.GcWatcher(() => {}, {}); errors.push(null); } catch (e) { errors.push(e.message); }
+    done({ errors });
+  `);
+  assert.strictEqual(result.errors.length, 4);
+  for (const e of result.errors) assert.match(String(e), /expected|number|field/i);
+});

@@ -1,0 +1,111 @@
+'use strict';
+// memwatch: GC statistics, leak warnings and on-demand GC for Node.js.
+//
+// The module is an EventEmitter, as memwatch always was:
+//   memwatch.on('stats', (s) => ...)   after each full GC
+//   memwatch.on('leak', (info) => ...) when the heap (or external memory) keeps growing
+//   memwatch.gc()                      a full GC now, without --expose-gc
+// GC hooks are installed only while a 'stats' or 'leak' listener exists.
+
+const { EventEmitter } = require('events');
+const { load } = require('./lib/binding');
+const { createBackend } = require('./lib/backends');
+
+const binding = load();
+const WATCHED = ['stats', 'leak'];
+
+/**
+ * Adds the fields read at delivery time to each `stats` payload, then emits.
+ * With `rethrowLater`, a throwing listener does not stop the other events and
+ * its error is rethrown from process.nextTick: an ordinary uncaught exception
+ * (Node-API would otherwise swallow errors thrown inside a native callback).
+ */
+function deliverTo(emitter) {
+  return (events, rethrowLater = false) => {
+    let usage = null;
+    let firstError = null;
+    for (const ev of events) {
+      if (ev.type === 'stats') {
+        usage = usage || process.memoryUsage();
+        ev.data.rss = usage.rss;
+        ev.data.external = usage.external;
+        ev.data.array_buffers = usage.arrayBuffers;
+      }
+      if (!rethrowLater) {
+        emitter.emit(ev.type, ev.data);
+        continue;
+      }
+      try {
+        emitter.emit(ev.type, ev.data);
+      } catch (err) {
+        firstError = firstError || { err };
+      }
+    }
+    if (firstError) process.nextTick(() => { throw firstError.err; });
+    return events;
+  };
+}
+
+class Memwatch extends EventEmitter {
+  constructor() {
+    super();
+    const deliver = deliverTo(this);
+    // Events from GCs arrive from a native callback or an observer.
+    const { backend, reason } = createBackend(binding, (events) => deliver(events, true));
+    Object.defineProperty(this, '_backend', { value: backend });
+    Object.defineProperty(this, '_deliver', { value: deliver });
+    Object.defineProperty(this, '_hooked', { value: false, writable: true });
+    /** 'v8' (native GC hooks) or 'perf_hooks' (fallback). */
+    this.backend = backend.name;
+    /** Why the fallback is in use, or null. */
+    this.backendReason = reason;
+  }
+
+  /** Installs or removes the GC hooks to match the current listeners. */
+  _syncHooks() {
+    const wanted = WATCHED.some((name) => this.listenerCount(name) > 0);
+    if (wanted === this._hooked) return;
+    if (wanted) this._backend.start();
+    else this._backend.stop();
+    this._hooked = wanted;
+  }
+
+  /**
+   * Runs a full garbage collection now (no --expose-gc needed), emits a
+   * `stats` event for it and returns the same stats object. V8 may run
+   * several collections for one call; they count as one full GC.
+   */
+  gc() {
+    const events = this._deliver(this._backend.gc());
+    return events[events.length - 1].data;
+  }
+
+  /** Time spent inside memwatch's GC callbacks (native backend), or null. */
+  callbackCost() {
+    return this._backend.callbackCost();
+  }
+}
+
+// Every way of adding or removing a listener re-syncs the hooks; overriding
+// the methods (not listening to 'newListener') survives removeAllListeners().
+for (const method of [
+  'on',
+  'addListener',
+  'prependListener',
+  'once',
+  'prependOnceListener',
+  'off',
+  'removeListener',
+  'removeAllListeners',
+]) {
+  const base = EventEmitter.prototype[method];
+  Memwatch.prototype[method] = function (...args) {
+    const result = base.apply(this, args);
+    this._syncHooks();
+    return result;
+  };
+}
+
+const memwatch = new Memwatch();
+memwatch.Memwatch = Memwatch;
+module.exports = memwatch;
