@@ -1,0 +1,32 @@
+// Compiled with `tsc --noEmit --strict` by __test__/types.test.js: the
+// declarations must accept what users write and reject wrong payload use.
+import memwatch = require('../..');
+
+const backend: 'v8' | 'perf_hooks' = memwatch.backend;
+const reason: string | null = memwatch.backendReason;
+
+memwatch.on('stats', (s) => {
+  const fields: number[] = [
+    s.num_full_gc, s.num_inc_gc, s.heap_compactions, s.usage_trend, s.estimated_base,
+    s.current_base, s.min, s.max, s.used_heap_size, s.total_heap_size, s.heap_size_limit,
+    s.external_memory, s.gc_pause_ms, s.rss, s.external, s.array_buffers,
+  ];
+  void fields;
+});
+memwatch.once('leak', (info) => {
+  const d: Date = info.start;
+  const e: Date = info.end;
+  const g: number = info.growth;
+  const r: string = info.reason;
+  const k: 'heap' | 'external' = info.kind;
+  void [d, e, g, r, k];
+});
+const s: memwatch.Stats = memwatch.gc();
+const cost: memwatch.CallbackCost | null = memwatch.callbackCost();
+memwatch.removeAllListeners('stats').removeAllListeners();
+void [backend, reason, s, cost];
+
+// @ts-expect-error stats has no such field
+memwatch.on('stats', (x) => x.no_such_field);
+// @ts-expect-error gc() takes no arguments
+memwatch.gc(true);

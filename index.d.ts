@@ -1,0 +1,101 @@
+// Type definitions for memwatch. They describe the runtime exactly: every
+// field listed here is present on every event.
+
+import { EventEmitter } from 'events';
+
+declare namespace memwatch {
+  /** Payload of the `stats` event, sampled right after a full GC (mark-sweep-compact). */
+  interface Stats {
+    /** Full GCs (mark-sweep-compacts) seen since memwatch started listening; one per `gc()` call. */
+    num_full_gc: number;
+    /** Other GCs seen (scavenges, minor mark-sweeps, incremental marking steps). */
+    num_inc_gc: number;
+    /** Heap compactions; every full GC compacts, so equal to `num_full_gc`. */
+    heap_compactions: number;
+    /** Percent by which the recent base (`estimated_base`) exceeds the long-term base, one decimal. */
+    usage_trend: number;
+    /** Used heap after full GCs, smoothed over the last ~10 full GCs (bytes). */
+    estimated_base: number;
+    /** Used heap right after this full GC (bytes). */
+    current_base: number;
+    /** Smallest `current_base` seen, from the 3rd full GC on (0 before). */
+    min: number;
+    /** Largest `current_base` seen, from the 3rd full GC on (0 before). */
+    max: number;
+    /** V8 heap in use right after this GC (bytes); equals `current_base`. */
+    used_heap_size: number;
+    /** V8 heap reserved (bytes). */
+    total_heap_size: number;
+    /** Largest heap V8 will grow to before an out-of-memory crash (bytes). */
+    heap_size_limit: number;
+    /** Memory outside the V8 heap that V8 accounts for (Buffers, ArrayBuffers), right after this GC (bytes). */
+    external_memory: number;
+    /** Time spent in this GC; for `gc()`, in all the collections it ran (ms). */
+    gc_pause_ms: number;
+    /** Resident set size of the process when the event is delivered (bytes). */
+    rss: number;
+    /** `process.memoryUsage().external` when the event is delivered (bytes). */
+    external: number;
+    /** `process.memoryUsage().arrayBuffers` when the event is delivered (bytes). */
+    array_buffers: number;
+  }
+
+  /** Payload of the `leak` event. */
+  interface LeakInfo {
+    /** Time of the first of the growing full GCs. */
+    start: Date;
+    /** Time of the full GC that completed the run. */
+    end: Date;
+    /** Bytes grown between `start` and `end`. */
+    growth: number;
+    /** e.g. "heap growth over 5 consecutive GCs (20s) - 11.67 mb/hr". */
+    reason: string;
+    /** 'heap': the used V8 heap grew; 'external': external memory (Buffers, ArrayBuffers) grew. */
+    kind: 'heap' | 'external';
+  }
+
+  /** Time spent inside memwatch's own GC callbacks (native backend). */
+  interface CallbackCost {
+    /** Prologue and epilogue calls. */
+    calls: number;
+    /** Total nanoseconds spent in them. */
+    totalNs: number;
+    /** Full-GC samples dropped because JS did not drain the queue in time. */
+    droppedSamples: number;
+  }
+
+  interface Memwatch extends EventEmitter {
+    /** 'v8': native GC hooks; 'perf_hooks': fallback where the V8 binding is unavailable. */
+    readonly backend: 'v8' | 'perf_hooks';
+    /** Why the fallback is in use, or null. */
+    readonly backendReason: string | null;
+
+    /** Runs a full GC now (no --expose-gc needed), emits `stats` for it and returns that object. */
+    gc(): Stats;
+    /** In-callback cost counters, or null on the perf_hooks backend. */
+    callbackCost(): CallbackCost | null;
+
+    on(event: 'stats', listener: (stats: Stats) => void): this;
+    on(event: 'leak', listener: (info: LeakInfo) => void): this;
+    on(event: string | symbol, listener: (...args: any[]) => void): this;
+    addListener(event: 'stats', listener: (stats: Stats) => void): this;
+    addListener(event: 'leak', listener: (info: LeakInfo) => void): this;
+    addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+    once(event: 'stats', listener: (stats: Stats) => void): this;
+    once(event: 'leak', listener: (info: LeakInfo) => void): this;
+    once(event: string | symbol, listener: (...args: any[]) => void): this;
+    prependListener(event: 'stats', listener: (stats: Stats) => void): this;
+    prependListener(event: 'leak', listener: (info: LeakInfo) => void): this;
+    prependListener(event: string | symbol, listener: (...args: any[]) => void): this;
+    prependOnceListener(event: 'stats', listener: (stats: Stats) => void): this;
+    prependOnceListener(event: 'leak', listener: (info: LeakInfo) => void): this;
+    prependOnceListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  }
+}
+
+declare const memwatch: memwatch.Memwatch & {
+  /** The class of the exported singleton (for subclassing or instanceof). */
+  Memwatch: new () => memwatch.Memwatch;
+};
+
+export = memwatch;
