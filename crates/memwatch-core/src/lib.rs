@@ -4,8 +4,11 @@
 //! - [`format`]: the size and duration strings memwatch printed.
 //! - [`queue`]: the allocation-free queue between the GC callback and JS.
 //! - [`layout`]: V8 struct layouts the binding relies on, per V8 major.
+//! - [`heap`]: heap snapshots as flat graphs: streaming parser, dominators,
+//!   retained sizes, retainer paths, diffs and leak candidates.
 
 pub mod format;
+pub mod heap;
 pub mod layout;
 pub mod queue;
 pub mod stats;

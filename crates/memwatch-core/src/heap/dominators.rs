@@ -1,0 +1,692 @@
+//! Dominator tree and retained sizes, from the root, all iterative.
+//!
+//! Algorithm: Semi-NCA (Georgiadis, Tarjan & Werneck, "Finding dominators in
+//! practice"; the variant LLVM uses): a DFS numbers the reachable nodes in
+//! preorder, semidominators are computed in reverse preorder with a
+//! path-compressing `eval`, and each immediate dominator is then the nearest
+//! common ancestor of the DFS parent and the semidominator. O(m log n), and
+//! every loop runs on explicit stacks, so a 100,000-deep chain is fine.
+//!
+//! Which edges count (see [`RetainRules`]): weak edges never, shortcut edges
+//! only from the root ([`HeapGraph::is_retaining_edge`]); with
+//! [`RetainRules::DevTools`], also DevTools' page-ownership rule.
+//!
+//! Nodes not reachable from the root over such edges have no dominator and a
+//! retained size equal to their self size; they add nothing to any other
+//! node's retained size. (DevTools instead hangs them under the root; here
+//! they are kept out so the root's retained size is the live heap.)
+
+use super::graph::{HeapGraph, NONE};
+use super::kinds::{EdgeKind, NodeKind};
+
+/// Which edges keep their targets alive for the dominator tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RetainRules {
+    /// Weak edges and the shortcut edges of non-root nodes are ignored.
+    #[default]
+    Basic,
+    /// `Basic`, plus DevTools' page-ownership rule (`markPageOwnedNodes`):
+    /// nodes reachable over non-weak edges from the user roots (targets of
+    /// the root's shortcut edges, i.e. the global objects, and the
+    /// `(Document DOM trees)` root) are "page-owned", and an edge from a node
+    /// that is not page-owned to one that is, is ignored unless it leaves the
+    /// root. An object held both by a global and by an engine-internal root
+    /// is then retained by the global, as DevTools shows it.
+    DevTools,
+}
+
+/// The edge filter of one computation.
+struct Rules<'g> {
+    graph: &'g HeapGraph,
+    /// Page-owned flag per node, for [`RetainRules::DevTools`].
+    owned: Option<Vec<bool>>,
+}
+
+impl<'g> Rules<'g> {
+    fn new(graph: &'g HeapGraph, rules: RetainRules) -> Self {
+        let owned = match rules {
+            RetainRules::Basic => None,
+            RetainRules::DevTools => Some(page_owned(graph)),
+        };
+        Self { graph, owned }
+    }
+
+    #[inline]
+    fn retains(&self, source: u32, edge: u32, target: u32) -> bool {
+        if !self.graph.is_retaining_edge(source, edge) {
+            return false;
+        }
+        match &self.owned {
+            None => true,
+            Some(owned) => {
+                source == HeapGraph::ROOT || owned[source as usize] || !owned[target as usize]
+            }
+        }
+    }
+}
+
+/// DevTools' `markPageOwnedNodes`: everything reachable over non-weak edges
+/// from the user roots.
+fn page_owned(graph: &HeapGraph) -> Vec<bool> {
+    let mut owned = vec![false; graph.node_count()];
+    let mut stack = Vec::new();
+    for e in graph.edges(HeapGraph::ROOT) {
+        let to = graph.edge_to(e);
+        let user_root = match graph.edge_kind(e) {
+            EdgeKind::Shortcut => true,
+            EdgeKind::Element => {
+                graph.node_kind(to) == NodeKind::Synthetic
+                    && graph.node_name(to) == "(Document DOM trees)"
+            }
+            _ => false,
+        };
+        if user_root && !owned[to as usize] {
+            owned[to as usize] = true;
+            stack.push(to);
+        }
+    }
+    while let Some(v) = stack.pop() {
+        for e in graph.edges(v) {
+            let to = graph.edge_to(e);
+            if graph.edge_kind(e) != EdgeKind::Weak && !owned[to as usize] {
+                owned[to as usize] = true;
+                stack.push(to);
+            }
+        }
+    }
+    owned
+}
+
+/// The dominator tree, as an immediate-dominator column, and retained sizes.
+#[derive(Clone, Debug)]
+pub struct Dominators {
+    /// Per node: its immediate dominator; the root's is itself; `NONE` for
+    /// unreachable nodes.
+    idom: Vec<u32>,
+    /// Per node: self size plus the retained sizes of the nodes it
+    /// immediately dominates (saturating).
+    retained: Vec<u64>,
+    reachable: usize,
+}
+
+impl Dominators {
+    /// `None` for the root and for nodes unreachable from it.
+    pub fn immediate_dominator(&self, node: u32) -> Option<u32> {
+        match self.idom.get(node as usize) {
+            Some(&d) if d != NONE && node != HeapGraph::ROOT => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn is_reachable(&self, node: u32) -> bool {
+        self.idom.get(node as usize).is_some_and(|&d| d != NONE)
+    }
+
+    /// Bytes that would be freed if `node` were gone.
+    pub fn retained_size(&self, node: u32) -> u64 {
+        self.retained.get(node as usize).copied().unwrap_or(0)
+    }
+
+    /// Retained size per node index.
+    pub fn retained_sizes(&self) -> &[u64] {
+        &self.retained
+    }
+
+    /// Immediate dominator per node index (root: itself; unreachable: `NONE`).
+    pub fn idoms(&self) -> &[u32] {
+        &self.idom
+    }
+
+    /// Nodes reachable from the root, the root included.
+    pub fn reachable_count(&self) -> usize {
+        self.reachable
+    }
+
+    /// Whether these dominators can belong to `graph` (same node count).
+    /// The `*_with` analyses recompute them when not, rather than index out
+    /// of range.
+    pub fn fits(&self, graph: &HeapGraph) -> bool {
+        self.idom.len() == graph.node_count()
+    }
+
+    /// Whether `a` dominates `b` (every node dominates itself). Walks `b`'s
+    /// dominator chain, so O(depth).
+    pub fn dominates(&self, a: u32, b: u32) -> bool {
+        if !self.is_reachable(a) || !self.is_reachable(b) {
+            return a == b;
+        }
+        let mut x = b;
+        loop {
+            if x == a {
+                return true;
+            }
+            if x == HeapGraph::ROOT {
+                return false;
+            }
+            x = self.idom[x as usize];
+        }
+    }
+}
+
+/// Computes the dominator tree from node 0 and every node's retained size,
+/// with [`RetainRules::Basic`].
+pub fn dominators(graph: &HeapGraph) -> Dominators {
+    dominators_with_rules(graph, RetainRules::Basic)
+}
+
+/// Computes the dominator tree and retained sizes under `rules`.
+pub fn dominators_with_rules(graph: &HeapGraph, rules: RetainRules) -> Dominators {
+    let n = graph.node_count();
+    let rules = Rules::new(graph, rules);
+    let Dfs {
+        dfnum,
+        vertex,
+        parent,
+    } = preorder(&rules);
+    let r = vertex.len();
+    let (pred_start, preds) = predecessors(&rules, &dfnum, &vertex);
+    drop((dfnum, rules));
+    let idom = semi_nca(parent, &pred_start, &preds);
+    drop((pred_start, preds));
+
+    let mut retained = graph.self_sizes().to_vec();
+    // Reverse preorder visits every node after all the nodes it dominates
+    // (they are its DFS descendants), so each sum is complete when added up.
+    for w in (1..r).rev() {
+        let child = vertex[w] as usize;
+        let dom = vertex[idom[w] as usize] as usize;
+        retained[dom] = retained[dom].saturating_add(retained[child]);
+    }
+    let mut node_idom = vec![NONE; n];
+    for (w, &node) in vertex.iter().enumerate() {
+        node_idom[node as usize] = vertex[idom[w] as usize];
+    }
+    Dominators {
+        idom: node_idom,
+        retained,
+        reachable: r,
+    }
+}
+
+struct Dfs {
+    /// Node -> preorder number, `NONE` if unreachable.
+    dfnum: Vec<u32>,
+    /// Preorder number -> node.
+    vertex: Vec<u32>,
+    /// Preorder number -> preorder number of the DFS-tree parent (root: 0).
+    parent: Vec<u32>,
+}
+
+/// Iterative depth-first search from the root over retaining edges. A true
+/// DFS (one edge at a time from the top of the stack), as Semi-NCA requires.
+fn preorder(rules: &Rules<'_>) -> Dfs {
+    let graph = rules.graph;
+    let n = graph.node_count();
+    let first_edge = graph.first_edges();
+    let targets = graph.edge_targets();
+    let mut dfnum = vec![NONE; n];
+    let mut vertex = Vec::with_capacity(n);
+    let mut parent = Vec::with_capacity(n);
+    dfnum[HeapGraph::ROOT as usize] = 0;
+    vertex.push(HeapGraph::ROOT);
+    parent.push(0);
+    // (node, next edge to look at)
+    let mut stack: Vec<(u32, u32)> = vec![(HeapGraph::ROOT, first_edge[0])];
+    while let Some(top) = stack.last_mut() {
+        let v = top.0;
+        let end = first_edge[v as usize + 1];
+        let mut next = None;
+        while top.1 < end {
+            let e = top.1;
+            top.1 += 1;
+            let w = targets[e as usize];
+            if dfnum[w as usize] == NONE && rules.retains(v, e, w) {
+                next = Some(w);
+                break;
+            }
+        }
+        match next {
+            Some(w) => {
+                dfnum[w as usize] = vertex.len() as u32;
+                parent.push(dfnum[v as usize]);
+                vertex.push(w);
+                stack.push((w, first_edge[w as usize]));
+            }
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    Dfs {
+        dfnum,
+        vertex,
+        parent,
+    }
+}
+
+/// Reverse edges among reachable nodes, in preorder numbers, as CSR.
+fn predecessors(rules: &Rules<'_>, dfnum: &[u32], vertex: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let graph = rules.graph;
+    let r = vertex.len();
+    let targets = graph.edge_targets();
+    let mut start = vec![0u32; r + 1];
+    for &v in vertex {
+        for e in graph.edges(v) {
+            let to = targets[e as usize];
+            if rules.retains(v, e, to) {
+                // A retaining edge from a reachable node reaches a reachable node.
+                let w = dfnum[to as usize];
+                start[w as usize + 1] += 1;
+            }
+        }
+    }
+    for i in 0..r {
+        start[i + 1] += start[i];
+    }
+    let mut cursor = start[..r].to_vec();
+    let mut preds = vec![0u32; start[r] as usize];
+    for (i, &v) in vertex.iter().enumerate() {
+        for e in graph.edges(v) {
+            let to = targets[e as usize];
+            if rules.retains(v, e, to) {
+                let w = dfnum[to as usize] as usize;
+                preds[cursor[w] as usize] = i as u32;
+                cursor[w] += 1;
+            }
+        }
+    }
+    (start, preds)
+}
+
+/// Semi-NCA over preorder numbers. `parent` is consumed as the link-eval
+/// forest (`ancestor`), which path compression rewrites. Returns the
+/// immediate dominator of each preorder number (root: 0).
+fn semi_nca(parent: Vec<u32>, pred_start: &[u32], preds: &[u32]) -> Vec<u32> {
+    let r = parent.len();
+    let mut idom = parent.clone();
+    let mut ancestor = parent;
+    let mut semi: Vec<u32> = (0..r as u32).collect();
+    let mut label: Vec<u32> = (0..r as u32).collect();
+    let mut stack = Vec::new();
+    for w in (1..r).rev() {
+        // Vertices numbered above `w` are processed, i.e. linked.
+        let last_linked = w as u32 + 1;
+        // `w` itself is not linked yet, so `ancestor[w]` is still its parent.
+        let mut s = ancestor[w];
+        for &v in &preds[pred_start[w] as usize..pred_start[w + 1] as usize] {
+            let u = eval(v, last_linked, &mut ancestor, &mut label, &semi, &mut stack);
+            s = s.min(semi[u as usize]);
+        }
+        semi[w] = s;
+    }
+    for w in 1..r {
+        // Walk up the dominator tree (final for smaller numbers) from the
+        // parent until at or above the semidominator: their nearest common
+        // ancestor, which is the immediate dominator.
+        let mut c = idom[w];
+        while c > semi[w] {
+            c = idom[c as usize];
+        }
+        idom[w] = c;
+    }
+    idom
+}
+
+/// The vertex of minimum semidominator on the forest path above `v`, with
+/// path compression; iterative (the path can be as long as the graph).
+fn eval(
+    v: u32,
+    last_linked: u32,
+    ancestor: &mut [u32],
+    label: &mut [u32],
+    semi: &[u32],
+    stack: &mut Vec<u32>,
+) -> u32 {
+    if ancestor[v as usize] < last_linked {
+        return label[v as usize];
+    }
+    stack.clear();
+    let mut x = v;
+    loop {
+        stack.push(x);
+        x = ancestor[x as usize];
+        if ancestor[x as usize] < last_linked {
+            break;
+        }
+    }
+    // `x` is the top of this tree of the forest; compress the path below it.
+    let mut p = x;
+    let mut p_label = label[p as usize];
+    while let Some(y) = stack.pop() {
+        let yu = y as usize;
+        ancestor[yu] = ancestor[p as usize];
+        if semi[p_label as usize] < semi[label[yu] as usize] {
+            label[yu] = p_label;
+        } else {
+            p_label = label[yu];
+        }
+        p = y;
+    }
+    label[v as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::testutil::{graph, Spec};
+    use crate::heap::{EdgeKind as E, NodeKind as K};
+
+    fn idom_of(d: &Dominators, node: u32) -> Option<u32> {
+        d.immediate_dominator(node)
+    }
+
+    #[test]
+    fn diamond() {
+        // root -> a -> {b, c} -> d
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "A", 10),
+                Spec::node(K::Object, "B", 20),
+                Spec::node(K::Object, "C", 30),
+                Spec::node(K::Object, "D", 40),
+            ],
+            &[
+                (0, E::Element, "1", 1),
+                (1, E::Property, "b", 2),
+                (1, E::Property, "c", 3),
+                (2, E::Property, "d", 4),
+                (3, E::Property, "d", 4),
+            ],
+        );
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 0), None);
+        assert_eq!(idom_of(&d, 1), Some(0));
+        assert_eq!(idom_of(&d, 2), Some(1));
+        assert_eq!(idom_of(&d, 3), Some(1));
+        assert_eq!(idom_of(&d, 4), Some(1));
+        assert_eq!(d.retained_sizes(), &[100, 100, 20, 30, 40]);
+        assert!(d.dominates(1, 4));
+        assert!(!d.dominates(2, 4));
+    }
+
+    #[test]
+    fn cycle_and_back_edges() {
+        // root -> a -> b -> c -> a (cycle), c -> d, root -> d via weak only.
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "A", 1),
+                Spec::node(K::Object, "B", 2),
+                Spec::node(K::Object, "C", 4),
+                Spec::node(K::Object, "D", 8),
+            ],
+            &[
+                (0, E::Element, "1", 1),
+                (0, E::Weak, "w", 4),
+                (1, E::Property, "b", 2),
+                (2, E::Property, "c", 3),
+                (3, E::Property, "a", 1),
+                (3, E::Property, "d", 4),
+            ],
+        );
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 1), Some(0));
+        assert_eq!(idom_of(&d, 2), Some(1));
+        assert_eq!(idom_of(&d, 3), Some(2));
+        assert_eq!(idom_of(&d, 4), Some(3));
+        assert_eq!(d.retained_sizes(), &[15, 15, 14, 12, 8]);
+    }
+
+    /// The classic Lengauer–Tarjan example (Appel's "Modern Compiler
+    /// Implementation", fig. 19.8 style), with known immediate dominators.
+    #[test]
+    fn textbook_graph() {
+        // Nodes: 0=R 1=A 2=B 3=C 4=D 5=E 6=F 7=G 8=H 9=I 10=J 11=K 12=L
+        let names = [
+            "R", "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L",
+        ];
+        let nodes: Vec<Spec> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Spec::node(if i == 0 { K::Synthetic } else { K::Object }, n, 1))
+            .collect();
+        let arcs = [
+            (0, 1),
+            (0, 2),
+            (0, 3),
+            (1, 4),
+            (2, 1),
+            (2, 4),
+            (2, 5),
+            (3, 6),
+            (3, 7),
+            (4, 12),
+            (5, 8),
+            (6, 9),
+            (7, 9),
+            (7, 10),
+            (8, 5),
+            (8, 11),
+            (9, 11),
+            (10, 9),
+            (11, 9),
+            (11, 0),
+            (12, 8),
+        ];
+        let edges: Vec<(u32, E, &str, u32)> = arcs
+            .iter()
+            .map(|&(a, b)| (a, E::Property, "x", b))
+            .collect();
+        let g = graph(&nodes, &edges);
+        let d = dominators(&g);
+        // Expected: A,B,C,D,E,H,I,K -> R; F,G -> C; J -> G; L -> D.
+        let expected = [
+            None,
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(3),
+            Some(3),
+            Some(0),
+            Some(0),
+            Some(7),
+            Some(0),
+            Some(4),
+        ];
+        for (node, want) in expected.iter().enumerate() {
+            assert_eq!(idom_of(&d, node as u32), *want, "idom of {}", names[node]);
+        }
+        assert_eq!(d.retained_size(0), 13);
+        assert_eq!(d.retained_size(3), 4); // C, F, G, J
+        assert_eq!(d.retained_size(4), 2); // D, L
+    }
+
+    #[test]
+    fn shortcuts_count_only_from_the_root() {
+        // root -shortcut-> a ; root -> b -> c ; a -shortcut-> c
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "global", 5),
+                Spec::node(K::Object, "B", 5),
+                Spec::node(K::Object, "C", 5),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (0, E::Element, "1", 2),
+                (1, E::Shortcut, "c", 3),
+                (2, E::Property, "c", 3),
+            ],
+        );
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 1), Some(0));
+        assert_eq!(idom_of(&d, 3), Some(2));
+        assert_eq!(d.retained_size(1), 5);
+        assert_eq!(d.retained_size(2), 10);
+    }
+
+    #[test]
+    fn devtools_rules_prefer_user_roots() {
+        // root -shortcut-> global -> cache ; root -> (GC roots) -> handles -> cache
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "global", 5),
+                Spec::node(K::Synthetic, "(GC roots)", 0),
+                Spec::node(K::Hidden, "handles", 1),
+                Spec::node(K::Object, "Cache", 100),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (0, E::Element, "1", 2),
+                (1, E::Property, "cache", 4),
+                (2, E::Element, "1", 3),
+                (3, E::Hidden, "0", 4),
+            ],
+        );
+        let basic = dominators(&g);
+        assert_eq!(idom_of(&basic, 4), Some(0));
+        assert_eq!(basic.retained_size(1), 5);
+        let devtools = dominators_with_rules(&g, RetainRules::DevTools);
+        assert_eq!(idom_of(&devtools, 4), Some(1));
+        assert_eq!(devtools.retained_size(1), 105);
+        assert_eq!(devtools.retained_size(3), 1);
+        assert!(devtools.is_reachable(4));
+    }
+
+    #[test]
+    fn unreachable_nodes_keep_only_their_own_size() {
+        // root -> a ; b -> a, b -> c (b, c unreachable)
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "A", 1),
+                Spec::node(K::Object, "B", 2),
+                Spec::node(K::Object, "C", 4),
+            ],
+            &[
+                (0, E::Element, "1", 1),
+                (2, E::Property, "a", 1),
+                (2, E::Property, "c", 3),
+            ],
+        );
+        let d = dominators(&g);
+        assert_eq!(d.reachable_count(), 2);
+        assert!(!d.is_reachable(2));
+        assert_eq!(idom_of(&d, 2), None);
+        assert_eq!(d.retained_sizes(), &[1, 1, 2, 4]);
+    }
+
+    #[test]
+    fn deep_chain_does_not_overflow() {
+        const N: u32 = 100_000;
+        let mut b = crate::heap::GraphBuilder::with_capacity(N as usize, N as usize);
+        let name = b.intern("Link");
+        let next = b.intern("next");
+        for i in 0..N {
+            let kind = if i == 0 { K::Synthetic } else { K::Object };
+            b.add_node(kind, name, i * 2 + 1, 1, u32::from(i + 1 < N));
+        }
+        for i in 1..N {
+            b.add_edge(E::Property, next, i);
+        }
+        let g = b.finish().expect("chain");
+        let d = dominators(&g);
+        assert_eq!(d.reachable_count(), N as usize);
+        assert_eq!(d.retained_size(0), u64::from(N));
+        assert_eq!(d.retained_size(1), u64::from(N - 1));
+        assert_eq!(d.retained_size(N - 1), 1);
+        assert_eq!(idom_of(&d, N - 1), Some(N - 2));
+
+        // A back edge from the tail to every 1000th link: exercises long
+        // eval paths through the compression.
+        let mut b = crate::heap::GraphBuilder::new();
+        let name = b.intern("Link");
+        for i in 0..N {
+            let extra = u32::from(i + 1 < N) + u32::from(i == N - 1) * 100;
+            b.add_node(K::Object, name, i, 1, extra);
+        }
+        for i in 1..N {
+            b.add_edge(E::Property, name, i);
+        }
+        for k in 0..100 {
+            b.add_edge(E::Property, name, k * 1000 + 1);
+        }
+        let g = b.finish().expect("chain with back edges");
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, N - 1), Some(N - 2));
+        assert_eq!(d.retained_size(1), u64::from(N - 1));
+    }
+
+    /// Cross-check against the definition on many small random graphs:
+    /// d dominates v iff v is unreachable from the root once d is removed.
+    #[test]
+    fn matches_brute_force_on_random_graphs() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |m: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % u64::from(m)) as u32
+        };
+        for _ in 0..300 {
+            let n = 2 + rand(12);
+            let m = rand(3 * n);
+            let nodes: Vec<Spec> = (0..n).map(|_| Spec::node(K::Object, "N", 1)).collect();
+            let mut edges: Vec<(u32, E, &str, u32)> = (0..m)
+                .map(|_| (rand(n), E::Property, "p", rand(n)))
+                .collect();
+            edges.sort_by_key(|e| e.0);
+            let g = graph(&nodes, &edges);
+            let d = dominators(&g);
+            let reach = |removed: Option<u32>| {
+                let mut seen = vec![false; n as usize];
+                let mut stack = vec![0u32];
+                if removed != Some(0) {
+                    seen[0] = true;
+                }
+                while let Some(v) = stack.pop() {
+                    if Some(v) == removed {
+                        continue;
+                    }
+                    for e in g.edges(v) {
+                        let w = g.edge_to(e);
+                        if !seen[w as usize] && Some(w) != removed {
+                            seen[w as usize] = true;
+                            stack.push(w);
+                        }
+                    }
+                }
+                seen
+            };
+            let base = reach(None);
+            for v in 0..n {
+                assert_eq!(d.is_reachable(v), base[v as usize]);
+                if !base[v as usize] || v == 0 {
+                    continue;
+                }
+                // strict dominators by definition
+                let doms: Vec<u32> = (0..n)
+                    .filter(|&x| x != v && (x == 0 || !reach(Some(x))[v as usize]))
+                    .collect();
+                // idom = the strict dominator dominated by all the others
+                let idom = doms
+                    .iter()
+                    .copied()
+                    .find(|&c| {
+                        doms.iter()
+                            .all(|&o| o == c || !reach(Some(o))[c as usize] || o == 0)
+                    })
+                    .expect("some idom");
+                assert_eq!(
+                    d.immediate_dominator(v),
+                    Some(idom),
+                    "node {v} of {edges:?}"
+                );
+            }
+        }
+    }
+}
