@@ -10,6 +10,7 @@
 const { EventEmitter } = require('events');
 const { load } = require('./lib/binding');
 const { createBackend } = require('./lib/backends');
+const { createHeapDiff } = require('./lib/heapdiff');
 
 const binding = load();
 const WATCHED = ['stats', 'leak'];
@@ -108,4 +109,6 @@ for (const method of [
 
 const memwatch = new Memwatch();
 memwatch.Memwatch = Memwatch;
+/** `new memwatch.HeapDiff()` ... `hd.end()`: see lib/heapdiff.js. */
+memwatch.HeapDiff = createHeapDiff(binding, memwatch._backend);
 module.exports = memwatch;

@@ -231,26 +231,46 @@ impl Hooks {
         self.lock().cost
     }
 
-    /// Runs a full collection now (`LowMemoryNotification`, no --expose-gc)
-    /// and returns one sample for all the mark-sweeps it ran. While it runs,
-    /// the epilogue accumulates instead of queueing, so the collections count
-    /// as one full GC. Must not be called from inside a GC callback.
-    pub fn full_gc(&self) -> FullGcSample {
-        self.lock().forced = Some(ForcedGc::default());
-        let t0 = Instant::now();
-        // The lock is released here: V8 calls our callbacks during the GC.
-        // SAFETY: called from JS on the isolate's thread.
-        unsafe { self.api.low_memory_notification(self.isolate) };
-        let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    /// Runs `f` (which makes V8 collect: `LowMemoryNotification`, a heap
+    /// snapshot) with the epilogue accumulating instead of queueing, so the
+    /// collections it causes do not reach `stats`/`leak` on their own.
+    /// Must not be called from inside a GC callback.
+    fn quietly<R>(&self, f: impl FnOnce() -> R) -> (R, ForcedGc) {
+        let outer = self.lock().forced.replace(ForcedGc::default());
+        // The lock is released here: V8 calls our callbacks during `f`.
+        let r = f();
         let mut s = self.lock();
-        let forced = s.forced.take().unwrap_or_default();
+        let inner = s.forced.take().unwrap_or_default();
+        s.forced = outer;
+        (r, inner)
+    }
+
+    /// Runs a full collection now (`LowMemoryNotification`, no --expose-gc)
+    /// and returns one sample for all the mark-sweeps it ran: they count as
+    /// one full GC.
+    pub fn full_gc(&self) -> FullGcSample {
+        let t0 = Instant::now();
+        // SAFETY: called from JS on the isolate's thread.
+        let ((), forced) =
+            self.quietly(|| unsafe { self.api.low_memory_notification(self.isolate) });
+        let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
         // Without hooks nothing was timed inside V8; the call is (almost) all GC.
         let pause_ms = if forced.full_gcs > 0 {
             forced.pause_ms
         } else {
             wall_ms
         };
+        let mut s = self.lock();
         self.sample_now(&mut s, pause_ms)
+    }
+
+    /// Runs `f` so that the GCs it causes are not reported (HeapDiff's snapshots).
+    pub fn without_samples<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.quietly(f).0
+    }
+
+    pub fn isolate(&self) -> *mut Isolate {
+        self.isolate
     }
 
     /// Reads the heap statistics now (used by the start-up layout check).

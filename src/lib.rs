@@ -3,13 +3,17 @@
 //! - `v8`: the V8 C++ functions node exports, resolved with dlsym.
 //! - `hooks`: what runs inside V8's GC callbacks (numbers only).
 //! - `notify`: wakes the JS thread after a GC (threadsafe function).
+//! - `snapshot`: V8's live heap snapshot -> the core's `HeapGraph`.
+//! - `graphs`: graphs held for open HeapDiffs, and diffs in memwatch's shape.
 //! - `watcher`/`convert`: the JS-facing classes and value conversion.
 
 #[macro_use]
 extern crate napi_derive;
 
 mod convert;
+mod graphs;
 mod hooks;
 mod notify;
+mod snapshot;
 mod v8;
 mod watcher;

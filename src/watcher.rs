@@ -2,8 +2,10 @@
 //! arithmetic in `memwatch_core::stats`.
 
 use crate::convert::{heap_reference, push_outcome, sample_from_js};
+use crate::graphs::{release_memory, GraphStore};
 use crate::hooks::Hooks;
 use crate::notify::{check, Notifier};
+use crate::snapshot::graph_from_snapshot;
 use crate::v8;
 use memwatch_core::stats::{FullGcSample, StatsEngine};
 use napi::bindgen_prelude::*;
@@ -172,8 +174,7 @@ pub fn native_binding_problem() -> Option<String> {
 /// The mangled V8 symbols the binding resolves (for the cross-version test).
 #[napi]
 pub fn v8_symbols() -> Vec<String> {
-    v8::SYMBOLS
-        .iter()
+    v8::symbols()
         .map(|s| s.to_string_lossy().into_owned())
         .collect()
 }
@@ -203,4 +204,44 @@ pub fn heap_statistics_layout<'e>(env: &'e Env, v8_major: u32) -> Result<Option<
         o.set(k, v as u32)?;
     }
     Ok(Some(o))
+}
+
+#[napi]
+impl GcWatcher {
+    /// Takes a heap snapshot through V8's profiler (its GCs are not reported
+    /// as `stats`), copies it into `store` (nodes; edges too with
+    /// `with_edges`), deletes V8's copy at once and returns the graph's id.
+    #[napi(catch_unwind)]
+    pub fn snapshot_into(&self, store: &mut GraphStore, with_edges: bool) -> Result<u32> {
+        let api = v8::profiler_api().map_err(binding_error)?;
+        let isolate = self.hooks.isolate();
+        // SAFETY: called from JS on the isolate's thread, outside a GC.
+        let snap = self
+            .hooks
+            .without_samples(|| unsafe { api.take_snapshot(isolate) })
+            .ok_or_else(|| binding_error("V8 returned no heap snapshot"))?;
+        // SAFETY: as above; `snap` is dropped (deleted) right after the walk.
+        let graph = unsafe { graph_from_snapshot(&snap, with_edges) };
+        drop(snap);
+        release_memory();
+        let graph = graph.map_err(|e| binding_error(format!("heap snapshot walk: {e}")))?;
+        Ok(store.insert(graph))
+    }
+
+    /// Forgets V8's object-id map (after the last open HeapDiff ends), which
+    /// otherwise keeps every later GC several times slower, and trims malloc.
+    #[napi(catch_unwind)]
+    pub fn clear_object_ids(&self) -> Result<()> {
+        let api = v8::profiler_api().map_err(binding_error)?;
+        // SAFETY: called from JS on the isolate's thread, outside a GC.
+        unsafe { api.clear_object_ids(self.hooks.isolate()) };
+        release_memory();
+        Ok(())
+    }
+}
+
+/// Why native heap snapshots are unavailable here, or null.
+#[napi(catch_unwind)]
+pub fn profiler_problem() -> Option<String> {
+    v8::profiler_api().err().map(|e| e.to_string())
 }

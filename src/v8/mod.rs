@@ -14,8 +14,10 @@
 //! aborts the process unless node runs with `--expose-gc`.
 
 mod heap_stats;
+mod profiler;
 
 pub use heap_stats::HeapStatisticsReader;
+pub use profiler::{node_type, EdgeName, ProfilerApi, Snapshot, SnapshotSink};
 
 use memwatch_core::layout::{self, HeapStatisticsLayout};
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -77,8 +79,8 @@ const SYM_LOW_MEMORY_NOTIFICATION: &CStr = c"_ZN2v87Isolate21LowMemoryNotificati
 const SYM_GET_VERSION: &CStr = c"_ZN2v82V810GetVersionEv";
 
 /// Every symbol the binding resolves, for the test that checks them against
-/// each supported node binary.
-pub const SYMBOLS: &[&CStr] = &[
+/// each supported node binary (the heap profiler's are in `profiler::SYMBOLS`).
+pub const GC_SYMBOLS: &[&CStr] = &[
     SYM_GET_CURRENT,
     SYM_ADD_PROLOGUE,
     SYM_ADD_EPILOGUE,
@@ -178,6 +180,20 @@ fn resolve() -> Result<V8Api, BindingError> {
         // Leaked once per process: the version string lives as long as V8.
         version: Box::leak(version.into_boxed_str()),
     })
+}
+
+/// The heap profiler's functions (HeapDiff), resolved once per process;
+/// independent of `api()` so GC events work where only these are missing.
+pub fn profiler_api() -> Result<&'static ProfilerApi, BindingError> {
+    static API: OnceLock<Result<ProfilerApi, BindingError>> = OnceLock::new();
+    API.get_or_init(ProfilerApi::resolve)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// All symbols the binding may resolve.
+pub fn symbols() -> impl Iterator<Item = &'static CStr> {
+    GC_SYMBOLS.iter().chain(profiler::SYMBOLS.iter()).copied()
 }
 
 /// Resolves the symbols once per process (they are the same for every isolate).

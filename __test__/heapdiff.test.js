@@ -1,0 +1,150 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { runScenario, ROOT } = require('./helpers');
+const memwatch = require('..');
+
+const SIZE = /^-?\d+(\.\d\d)? (mb|kb|bytes)$/;
+
+// Counting LeakingClass exactly: a fresh process, a class defined before the
+// first snapshot, N objects added between the snapshots and M of the earlier
+// ones freed.
+const COUNTED_DIFF = `
+  class LeakingClass { constructor(i) { this.i = i; } }
+  class Freed { constructor(i) { this.i = i; } }
+  let doomed = Array.from({ length: 300 }, (_, i) => new Freed(i));
+  const kept = [];
+  const hd = new memwatch.HeapDiff();
+  for (let i = 0; i < 1234; i++) kept.push(new LeakingClass(i));
+  doomed = null;
+  const diff = hd.end();
+  done({ diff, backend: memwatch.backend, kept: kept.length });
+`;
+
+function checkCountedDiff(diff) {
+  for (const side of ['before', 'after']) {
+    const s = diff[side];
+    assert.deepStrictEqual(Object.keys(s).sort(), ['nodes', 'size', 'size_bytes', 'time']);
+    assert.ok(Number.isInteger(s.nodes) && s.nodes > 1000);
+    assert.ok(Number.isInteger(s.size_bytes) && s.size_bytes > 0);
+    assert.match(s.size, SIZE);
+    assert.ok(!Number.isNaN(Date.parse(s.time)));
+  }
+  const c = diff.change;
+  assert.deepStrictEqual(
+    Object.keys(c).sort(),
+    ['allocated_nodes', 'details', 'freed_nodes', 'size', 'size_bytes']
+  );
+  assert.strictEqual(c.size_bytes, diff.after.size_bytes - diff.before.size_bytes);
+  assert.match(c.size, SIZE);
+  const leaking = c.details.find((d) => d.what === 'LeakingClass');
+  assert.ok(leaking, JSON.stringify(c.details.map((d) => d.what)));
+  assert.deepStrictEqual(Object.keys(leaking).sort(), ['+', '-', 'size', 'size_bytes', 'what']);
+  assert.strictEqual(leaking['+'], 1234);
+  assert.strictEqual(leaking['-'], 0);
+  assert.ok(leaking.size_bytes >= 1234 * 16);
+  assert.match(leaking.size, SIZE);
+  const freed = c.details.find((d) => d.what === 'Freed');
+  assert.strictEqual(freed['-'], 300);
+  assert.strictEqual(freed['+'], 0);
+  assert.ok(freed.size_bytes < 0);
+  assert.strictEqual(c.allocated_nodes, c.details.reduce((n, d) => n + d['+'], 0));
+  assert.strictEqual(c.freed_nodes, c.details.reduce((n, d) => n + d['-'], 0));
+  // The HeapDiff's own bookkeeping is not reported.
+  assert.strictEqual(c.details.find((d) => d.what === 'HeapDiff'), undefined);
+  const names = c.details.map((d) => d.what);
+  assert.deepStrictEqual(names, [...names].sort());
+}
+
+test('HeapDiff counts added and freed objects exactly, in memwatch\'s schema', () => {
+  const { result } = runScenario(COUNTED_DIFF);
+  assert.strictEqual(result.backend, 'v8');
+  checkCountedDiff(result.diff);
+});
+
+test('the fallback route (v8.writeHeapSnapshot + Rust parser) gives the same counts', () => {
+  const { result } = runScenario(COUNTED_DIFF, { env: { MEMWATCH_BACKEND: 'perf_hooks' } });
+  assert.strictEqual(result.backend, 'perf_hooks');
+  checkCountedDiff(result.diff);
+});
+
+test('end({ examples }) names the property that holds the leak', () => {
+  const { result } = runScenario(`
+    class LeakingClass { constructor(i) { this.i = i; } }
+    globalThis.leakyCache = new Map();
+    const hd = new memwatch.HeapDiff();
+    for (let i = 0; i < 500; i++) globalThis.leakyCache.set('k' + i, new LeakingClass(i));
+    done(hd.end({ examples: 3 }));
+  `);
+  const row = result.change.details.find((d) => d.what === 'LeakingClass');
+  assert.strictEqual(row['+'], 500);
+  assert.ok(row.retained_size_bytes >= row.size_bytes, JSON.stringify(row));
+  assert.match(row.retained_size, SIZE);
+  assert.strictEqual(row.examples.length, 3);
+  for (const ex of row.examples) {
+    assert.ok(ex.id > 0 && ex.self_size > 0 && ex.retained_size >= ex.self_size);
+    assert.match(ex.path, /^\(GC roots\) → /);
+    assert.match(ex.path, /leakyCache/, ex.path);
+    assert.match(ex.path, /LeakingClass @\d+$/, ex.path);
+  }
+});
+
+test('end() twice is an error with code ERR_HEAPDIFF_ENDED', () => {
+  const hd = new memwatch.HeapDiff();
+  hd.end();
+  assert.throws(() => hd.end(), { code: 'ERR_HEAPDIFF_ENDED', message: /already/ });
+  assert.throws(() => new memwatch.HeapDiff(7), { code: 'ERR_INVALID_ARG_TYPE' });
+  const hd2 = new memwatch.HeapDiff();
+  assert.throws(() => hd2.end({ examples: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => hd2.end('x'), { code: 'ERR_INVALID_ARG_TYPE' });
+  hd2.end(); // still usable after a rejected call
+});
+
+test('HeapDiff GCs are not reported as stats, and the GC speed comes back', () => {
+  const { result } = runScenario(`
+    const stats = [];
+    memwatch.on('stats', (s) => stats.push(s.num_full_gc));
+    memwatch.gc();
+    const hd = new memwatch.HeapDiff();
+    const d = hd.end();
+    memwatch.gc();
+    done({ stats, d: d.change.details.length });
+  `);
+  // Only the two gc() calls, numbered 1 and 2; the snapshots' GCs are not counted.
+  assert.deepStrictEqual(result.stats, [1, 2]);
+});
+
+test('a HeapDiff inside a worker diffs that worker\'s heap', () => {
+  const workerCode = `
+    const memwatch = require(${JSON.stringify(ROOT)});
+    const { parentPort } = require('worker_threads');
+    class WorkerLeak { constructor(i) { this.i = i; } }
+    const kept = [];
+    const hd = new memwatch.HeapDiff();
+    for (let i = 0; i < 777; i++) kept.push(new WorkerLeak(i));
+    const d = hd.end();
+    parentPort.postMessage(d.change.details.filter((r) => r.what === 'WorkerLeak'));
+  `;
+  const { result } = runScenario(`
+    const { Worker } = require('worker_threads');
+    const w = new Worker(${JSON.stringify(workerCode)}, { eval: true });
+    w.on('message', (rows) => done(rows));
+  `);
+  assert.strictEqual(result.length, 1);
+  assert.strictEqual(result[0]['+'], 777);
+});
+
+test('a snapshot that cannot fit in memory is refused with a clear error', () => {
+  const { result } = runScenario(`
+    // Pretend the machine has 1 MB left: the guard must refuse, not crash.
+    const fs = require('fs');
+    const real = fs.readFileSync;
+    fs.readFileSync = (p, ...a) => String(p) === '/proc/meminfo'
+      ? 'MemTotal: 1000 kB\\nMemAvailable:       1024 kB\\n' : real(p, ...a);
+    try { new memwatch.HeapDiff(); done({ thrown: false }); }
+    catch (e) { done({ thrown: true, code: e.code, message: e.message }); }
+  `);
+  assert.strictEqual(result.thrown, true);
+  assert.strictEqual(result.code, 'ERR_HEAPDIFF_MEMORY');
+  assert.match(result.message, /needs about \d+ MB .* only \d+ MB is available/);
+});

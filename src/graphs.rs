@@ -1,0 +1,212 @@
+//! Heap graphs held for open HeapDiffs, and the diff turned into memwatch's
+//! JSON shape. Graphs stay in Rust, addressed by a small integer: a HeapDiff
+//! keeps a number, not a JS object, so it adds nothing to the heap it diffs.
+
+use memwatch_core::format::nice_size;
+use memwatch_core::heap::{
+    added_samples, diff_with, dominators_with_rules, format_path, memwatch_class,
+    parse_heap_snapshot, HeapGraph, RetainRules, RootPaths,
+};
+use napi::bindgen_prelude::*;
+use std::collections::HashMap;
+
+/// Classes (largest growth first) that get `examples` in `end({ examples })`.
+const EXAMPLE_CLASSES: usize = 10;
+
+pub fn coded_error(code: &str, message: impl Into<String>) -> Error {
+    // The JS side moves `[CODE] message` into `err.code` (see lib/errors.js).
+    Error::new(
+        Status::GenericFailure,
+        format!("[{code}] {}", message.into()),
+    )
+}
+
+#[napi]
+pub struct GraphStore {
+    graphs: HashMap<u32, HeapGraph>,
+    next_id: u32,
+}
+
+impl GraphStore {
+    pub fn insert(&mut self, graph: HeapGraph) -> u32 {
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.graphs.insert(self.next_id, graph);
+        self.next_id
+    }
+
+    fn take(&mut self, id: u32) -> Result<HeapGraph> {
+        self.graphs
+            .remove(&id)
+            .ok_or_else(|| coded_error("ERR_HEAPDIFF_ENDED", format!("no open snapshot #{id}")))
+    }
+}
+
+fn totals_object<'e>(env: &'e Env, nodes: u64, size: u64) -> Result<Object<'e>> {
+    let mut o = Object::new(env)?;
+    o.set("nodes", nodes as f64)?;
+    o.set("size_bytes", size as f64)?;
+    o.set("size", nice_size(size as f64))?;
+    Ok(o)
+}
+
+#[napi]
+impl GraphStore {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self {
+            graphs: HashMap::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Snapshots still held (HeapDiffs not yet ended).
+    #[napi(getter)]
+    pub fn open(&self) -> u32 {
+        self.graphs.len() as u32
+    }
+
+    /// Nodes in a held snapshot (for the memory estimate of the next one).
+    #[napi]
+    pub fn node_count(&self, id: u32) -> u32 {
+        self.graphs.get(&id).map_or(0, |g| g.node_count() as u32)
+    }
+
+    /// Parses a `.heapsnapshot` file (the fallback route) and holds it.
+    #[napi(catch_unwind)]
+    pub fn load_file(&mut self, path: String) -> Result<u32> {
+        let file = std::fs::File::open(&path)
+            .map_err(|e| coded_error("ERR_SNAPSHOT_READ", format!("{path}: {e}")))?;
+        let graph = parse_heap_snapshot(std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|e| coded_error("ERR_SNAPSHOT_PARSE", format!("{path}: {e}")))?;
+        Ok(self.insert(graph))
+    }
+
+    /// Drops a held snapshot (a HeapDiff collected without `end()`).
+    #[napi]
+    pub fn discard(&mut self, id: u32) -> bool {
+        self.graphs.remove(&id).is_some()
+    }
+
+    /// memwatch class name -> node count of a held snapshot.
+    #[napi(catch_unwind)]
+    pub fn class_counts<'e>(&self, env: &'e Env, id: u32) -> Result<Object<'e>> {
+        let g = self
+            .graphs
+            .get(&id)
+            .ok_or_else(|| coded_error("ERR_HEAPDIFF_ENDED", format!("no open snapshot #{id}")))?;
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for n in 0..g.node_count() as u32 {
+            if let Some(c) = memwatch_class(g, n) {
+                *counts.entry(c).or_default() += 1;
+            }
+        }
+        let mut o = Object::new(env)?;
+        for (k, v) in counts {
+            o.set(k, v as f64)?;
+        }
+        Ok(o)
+    }
+
+    /// Diffs two held snapshots in memwatch's HeapDiff schema and releases
+    /// both. With `examples > 0`, the top growing classes get up to that many
+    /// sample objects with their shortest retainer path from the GC roots,
+    /// and every row gets the retained size of its added objects (these need
+    /// the `after` snapshot to have been taken with edges).
+    #[napi(catch_unwind)]
+    pub fn diff<'e>(
+        &mut self,
+        env: &'e Env,
+        before: u32,
+        after: u32,
+        examples: u32,
+    ) -> Result<Object<'e>> {
+        let b = self.take(before)?;
+        let a = self.take(after)?;
+        // DevTools' rules, so retained sizes match what users see there.
+        let dom = dominators_with_rules(&a, RetainRules::DevTools);
+        let d = diff_with(&b, &a, &dom);
+        let mut details = Vec::with_capacity(d.details.len());
+        // Classes that get examples: largest net growth first.
+        let mut growing: Vec<&str> = d
+            .details
+            .iter()
+            .filter(|r| r.added > 0 && r.size_bytes() > 0)
+            .map(|r| r.what.as_str())
+            .collect();
+        growing.sort_by_key(|w| {
+            std::cmp::Reverse(
+                d.details
+                    .iter()
+                    .find(|r| r.what == *w)
+                    .map_or(0, |r| r.size_bytes()),
+            )
+        });
+        growing.truncate(EXAMPLE_CLASSES);
+        let samples = if examples > 0 {
+            added_samples(&b, &a, &growing, examples as usize)
+        } else {
+            Vec::new()
+        };
+        let paths = (examples > 0).then(|| RootPaths::compute(&a));
+        for row in &d.details {
+            let mut o = Object::new(env)?;
+            o.set("what", row.what.as_str())?;
+            o.set("size_bytes", row.size_bytes() as f64)?;
+            o.set("size", nice_size(row.size_bytes() as f64))?;
+            o.set("+", row.added as f64)?;
+            o.set("-", row.deleted as f64)?;
+            if let Some(paths) = &paths {
+                o.set("retained_size_bytes", row.retained_added as f64)?;
+                o.set("retained_size", nice_size(row.retained_added as f64))?;
+                if let Some(i) = growing.iter().position(|w| *w == row.what) {
+                    let mut list = Vec::new();
+                    for &node in samples.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                        let mut ex = Object::new(env)?;
+                        ex.set("id", a.node_id(node) as f64)?;
+                        ex.set("self_size", a.self_size(node) as f64)?;
+                        ex.set("retained_size", dom.retained_size(node) as f64)?;
+                        let path = paths.path_to(&a, node).map(|p| format_path(&a, &p));
+                        ex.set(
+                            "path",
+                            path.unwrap_or_else(|| "(unreachable from the GC roots)".into()),
+                        )?;
+                        list.push(ex);
+                    }
+                    o.set("examples", list)?;
+                }
+            }
+            details.push(o);
+        }
+        let mut change = Object::new(env)?;
+        let net = d.after.size_bytes as f64 - d.before.size_bytes as f64;
+        change.set("size_bytes", net)?;
+        change.set("size", nice_size(net))?;
+        change.set("freed_nodes", d.freed_nodes as f64)?;
+        change.set("allocated_nodes", d.allocated_nodes as f64)?;
+        change.set("details", details)?;
+        let mut out = Object::new(env)?;
+        out.set(
+            "before",
+            totals_object(env, d.before.nodes, d.before.size_bytes)?,
+        )?;
+        out.set(
+            "after",
+            totals_object(env, d.after.nodes, d.after.size_bytes)?,
+        )?;
+        out.set("change", change)?;
+        drop((a, b, dom));
+        release_memory();
+        Ok(out)
+    }
+}
+
+/// Hands memory freed by snapshots and graphs back to the OS: glibc keeps
+/// freed heap pages otherwise, and a snapshot frees hundreds of megabytes.
+#[napi]
+pub fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages; any thread may call it.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
