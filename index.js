@@ -11,6 +11,7 @@ const { EventEmitter } = require('events');
 const { load } = require('./lib/binding');
 const { createBackend } = require('./lib/backends');
 const { createHeapDiff } = require('./lib/heapdiff');
+const { createAnalyzers } = require('./lib/analyze');
 
 const binding = load();
 const WATCHED = ['stats', 'leak'];
@@ -111,4 +112,7 @@ const memwatch = new Memwatch();
 memwatch.Memwatch = Memwatch;
 /** `new memwatch.HeapDiff()` ... `hd.end()`: see lib/heapdiff.js. */
 memwatch.HeapDiff = createHeapDiff(binding, memwatch._backend);
+const analyzers = createAnalyzers(binding);
+/** Analyze a .heapsnapshot file or stream off the main thread (Promise). */
+memwatch.analyzeSnapshot = analyzers.analyzeSnapshot;
 module.exports = memwatch;

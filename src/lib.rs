@@ -4,12 +4,14 @@
 //! - `hooks`: what runs inside V8's GC callbacks (numbers only).
 //! - `notify`: wakes the JS thread after a GC (threadsafe function).
 //! - `snapshot`: V8's live heap snapshot -> the core's `HeapGraph`.
+//! - `analysis`: `.heapsnapshot` files/streams analyzed off the JS thread (CLI, analyzeSnapshot).
 //! - `graphs`: graphs held for open HeapDiffs, and diffs in memwatch's shape.
 //! - `watcher`/`convert`: the JS-facing classes and value conversion.
 
 #[macro_use]
 extern crate napi_derive;
 
+mod analysis;
 mod convert;
 mod graphs;
 mod hooks;

@@ -1,0 +1,108 @@
+'use strict';
+// memwatch.analyzeSnapshot() and the CLI's analyses: .heapsnapshot files or
+// streams parsed by the Rust graph engine on threads of its own, so the
+// event loop stays free while a large snapshot is analyzed.
+
+const { codedError } = require('./errors');
+
+function fromNativeError(err) {
+  const m = /^\[([A-Z0-9_]+)\] ([\s\S]*)$/.exec(err && err.message);
+  return m ? codedError(m[1], m[2]) : err;
+}
+
+async function awaitNative(promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    throw fromNativeError(err);
+  }
+}
+
+function isReadable(x) {
+  return x && (typeof x[Symbol.asyncIterator] === 'function' || typeof x.pipe === 'function');
+}
+
+/**
+ * Starts parsing `input` (a path, or a readable stream of snapshot JSON such
+ * as `v8.getHeapSnapshot()`); returns the native source at once.
+ */
+function openSource(binding, input, label = 'stream') {
+  if (typeof input === 'string') {
+    try {
+      return binding.SnapshotSource.fromFile(input);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+  if (!isReadable(input)) {
+    throw codedError(
+      'ERR_INVALID_ARG_TYPE',
+      'The "pathOrStream" argument must be a file path or a readable stream',
+      TypeError
+    );
+  }
+  const source = binding.SnapshotSource.fromChunks(label);
+  source.pumped = (async () => {
+    try {
+      for await (const chunk of input) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        // push() waits only while the parser is 64 chunks behind.
+        if (!source.push(bytes)) break;
+      }
+    } finally {
+      source.end();
+    }
+  })();
+  return source;
+}
+
+function topOption(options) {
+  if (options === undefined) return 20;
+  if (options === null || typeof options !== 'object') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
+  }
+  const top = options.top === undefined ? 20 : options.top;
+  if (!Number.isInteger(top) || top < 1 || top > 1e6) {
+    throw codedError('ERR_OUT_OF_RANGE', `The "options.top" value must be an integer from 1 to 1000000. Received ${String(top)}`, RangeError);
+  }
+  return top;
+}
+
+async function settle(sources, promise) {
+  // A stream's read error ends its source; report it rather than a parse error.
+  const pumps = sources.map((s) => s.pumped).filter(Boolean);
+  const [result] = await Promise.all([awaitNative(promise), ...pumps]);
+  return result;
+}
+
+function createAnalyzers(binding) {
+  /**
+   * Class groups of one snapshot: `{ nodes, edges, self_size, class_count,
+   * groups: [{ name, count, self_size, retained_size }] }` (DevTools' class
+   * names and retained sizes; the `top` largest by retained size).
+   */
+  async function analyzeSnapshot(pathOrStream, options) {
+    const top = topOption(options);
+    const source = openSource(binding, pathOrStream);
+    return settle([source], binding.analyzeSource(source, top));
+  }
+
+  async function diffSnapshots(before, after) {
+    const sources = [openSource(binding, before, 'before'), openSource(binding, after, 'after')];
+    return settle(sources, binding.diffSources(sources[0], sources[1]));
+  }
+
+  async function leakCandidates(baseline, target, final) {
+    const sources = [baseline, target, final].map((x, i) => openSource(binding, x, ['baseline', 'target', 'final'][i]));
+    return settle(sources, binding.leakSources(sources[0], sources[1], sources[2]));
+  }
+
+  async function retainerPaths(pathOrStream, className, limit = 5) {
+    const source = openSource(binding, pathOrStream);
+    return settle([source], binding.pathSources(source, String(className), limit));
+  }
+
+  return { analyzeSnapshot, diffSnapshots, leakCandidates, retainerPaths, openSource: (x, l) => openSource(binding, x, l) };
+}
+
+module.exports = { createAnalyzers };
