@@ -42,18 +42,40 @@ function openSource(binding, input, label = 'stream') {
     );
   }
   const source = binding.SnapshotSource.fromChunks(label);
-  source.pumped = (async () => {
-    try {
-      for await (const chunk of input) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        // push() waits only while the parser is 64 chunks behind.
-        if (!source.push(bytes)) break;
-      }
-    } finally {
-      source.end();
-    }
-  })();
+  source.pumped = pump(input, source).finally(() => source.end());
   return source;
+}
+
+const toBytes = (chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+
+/**
+ * Feeds a stream to the parser. push() waits only while the parser is 64
+ * chunks behind. Streams are read through their events: on Node 18 an
+ * async iterator over v8.getHeapSnapshot() never finishes.
+ */
+function pump(input, source) {
+  if (typeof input.on !== 'function') {
+    return (async () => {
+      for await (const chunk of input) if (!source.push(toBytes(chunk))) break;
+    })();
+  }
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      input.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk) => {
+      if (!source.push(toBytes(chunk))) {
+        // The parser stopped (it reports why); stop reading.
+        if (typeof input.destroy === 'function') input.destroy();
+        finish();
+      }
+    };
+    input.on('data', onData);
+    input.once('end', finish);
+    input.once('close', finish);
+    input.once('error', reject);
+  });
 }
 
 function topOption(options) {
