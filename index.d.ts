@@ -64,6 +64,100 @@ declare namespace memwatch {
     droppedSamples: number;
   }
 
+  /** `before` / `after` of a HeapDiff result. */
+  interface HeapDiffSnapshot {
+    /** Objects counted (hidden, synthetic and object-shape nodes are not). */
+    nodes: number;
+    /** Their total self size in bytes. */
+    size_bytes: number;
+    /** `size_bytes` as memwatch printed it: "X.XX mb", "X.XX kb" or "N bytes". */
+    size: string;
+    /** When the snapshot was taken. */
+    time: Date;
+  }
+
+  /** A sample object of a growing class, with why it is alive (`end({ examples })`). */
+  interface HeapDiffExample {
+    /** V8's heap object id (`@id` in DevTools). */
+    id: number;
+    self_size: number;
+    retained_size: number;
+    /** Shortest retainer path from the GC roots, e.g.
+     *  "(GC roots) → global.cache (property) → Map.table (internal) → (array)[42] (internal) → LeakingClass @1234". */
+    path: string;
+  }
+
+  /** One row of `change.details`: one class. */
+  interface HeapDiffDetail {
+    /** Constructor name for objects; 'Array', 'String', 'Code', 'Closure', 'RegExp', 'Number', 'Native', 'Symbol', 'BigInt' for the rest. */
+    what: string;
+    /** Net change of the class's self sizes, in bytes. */
+    size_bytes: number;
+    size: string;
+    /** Objects of this class allocated between the snapshots (and still alive). */
+    '+': number;
+    /** Objects of this class freed between the snapshots. */
+    '-': number;
+    /** With `examples`: retained size of the added objects of this class that no other added object of it retains. */
+    retained_size_bytes?: number;
+    retained_size?: string;
+    /** With `examples`, on the classes that grew most: up to `examples` sample objects. */
+    examples?: HeapDiffExample[];
+  }
+
+  interface HeapDiffResult {
+    before: HeapDiffSnapshot;
+    after: HeapDiffSnapshot;
+    change: {
+      size_bytes: number;
+      size: string;
+      freed_nodes: number;
+      allocated_nodes: number;
+      /** Classes with objects added or freed, sorted by name. */
+      details: HeapDiffDetail[];
+    };
+  }
+
+  interface HeapDiffEndOptions {
+    /** Sample objects (with retainer paths) per top growing class, 0-1000; default 0 (memwatch's output). */
+    examples?: number;
+  }
+
+  interface HeapDiff {
+    /**
+     * Takes the "after" snapshot and compares. Throws an Error with
+     * `code: 'ERR_HEAPDIFF_ENDED'` if called twice, `'ERR_HEAPDIFF_MEMORY'`
+     * if the snapshot would not fit in free memory.
+     */
+    end(options?: HeapDiffEndOptions): HeapDiffResult;
+  }
+
+  interface HeapDiffConstructor {
+    /** Takes the "before" snapshot. `skipMemoryCheck` skips the free-memory estimate. */
+    new (options?: { skipMemoryCheck?: boolean }): HeapDiff;
+  }
+
+  /** One class of a snapshot (DevTools' Summary view). */
+  interface ClassGroup {
+    /** DevTools' class name: constructor name, 'Function', '(array)', '(string)', '(compiled code)', '(system)', ... */
+    name: string;
+    count: number;
+    self_size: number;
+    /** Retained size of the class's objects that no other object of it retains. */
+    retained_size: number;
+  }
+
+  interface SnapshotAnalysis {
+    nodes: number;
+    edges: number;
+    /** Sum of all nodes' self sizes. */
+    self_size: number;
+    /** Classes in the snapshot (the list is cut at `top`). */
+    class_count: number;
+    /** The `top` classes by retained size, largest first. */
+    groups: ClassGroup[];
+  }
+
   interface Memwatch extends EventEmitter {
     /** 'v8': native GC hooks; 'perf_hooks': fallback where the V8 binding is unavailable. */
     readonly backend: 'v8' | 'perf_hooks';
@@ -74,6 +168,19 @@ declare namespace memwatch {
     gc(): Stats;
     /** In-callback cost counters, or null on the perf_hooks backend. */
     callbackCost(): CallbackCost | null;
+
+    /** `new memwatch.HeapDiff()` ... `hd.end()`: what was allocated and freed in between, by class. */
+    HeapDiff: HeapDiffConstructor;
+
+    /**
+     * Analyzes a .heapsnapshot file (path) or stream (e.g. `v8.getHeapSnapshot()`)
+     * off the main thread. Rejects with `code` 'ERR_SNAPSHOT_READ' or
+     * 'ERR_SNAPSHOT_PARSE' (message with the byte offset) on bad input.
+     */
+    analyzeSnapshot(
+      pathOrStream: string | NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>,
+      options?: { top?: number }
+    ): Promise<SnapshotAnalysis>;
 
     on(event: 'stats', listener: (stats: Stats) => void): this;
     on(event: 'leak', listener: (info: LeakInfo) => void): this;

@@ -26,6 +26,18 @@ const cost: memwatch.CallbackCost | null = memwatch.callbackCost();
 memwatch.removeAllListeners('stats').removeAllListeners();
 void [backend, reason, s, cost];
 
+const hd = new memwatch.HeapDiff();
+const diff: memwatch.HeapDiffResult = hd.end({ examples: 2 });
+const row: memwatch.HeapDiffDetail | undefined = diff.change.details[0];
+const added: number = row ? row['+'] - row['-'] : 0;
+const when: Date = diff.before.time;
+const paths: string[] = (row?.examples ?? []).map((e) => e.path);
+void [added, when, paths];
+memwatch.analyzeSnapshot('/tmp/x.heapsnapshot', { top: 5 }).then((a) => {
+  const g: memwatch.ClassGroup[] = a.groups;
+  void g;
+});
+
 // @ts-expect-error stats has no such field
 memwatch.on('stats', (x) => x.no_such_field);
 // @ts-expect-error gc() takes no arguments
