@@ -12,6 +12,7 @@ const { load } = require('./lib/binding');
 const { createBackend } = require('./lib/backends');
 const { createHeapDiff } = require('./lib/heapdiff');
 const { createAnalyzers } = require('./lib/analyze');
+const { createIterate, MemoryLeakError } = require('./lib/iterate');
 
 const binding = load();
 const WATCHED = ['stats', 'leak'];
@@ -115,4 +116,7 @@ memwatch.HeapDiff = createHeapDiff(binding, memwatch._backend);
 const analyzers = createAnalyzers(binding);
 /** Analyze a .heapsnapshot file or stream off the main thread (Promise). */
 memwatch.analyzeSnapshot = analyzers.analyzeSnapshot;
+/** Leak assertions: `iterate(fn, opts)` / `iterate.async(fn, opts)` throw a MemoryLeakError. */
+memwatch.iterate = createIterate(memwatch);
+memwatch.MemoryLeakError = MemoryLeakError;
 module.exports = memwatch;
