@@ -158,6 +158,57 @@ declare namespace memwatch {
     groups: ClassGroup[];
   }
 
+  interface IterateOptions {
+    /** Calls per round (default 30). */
+    iterations?: number;
+    /** Measured rounds, each followed by a full GC (default 6). */
+    rounds?: number;
+    /** Warm-up rounds before measuring (default 1). */
+    warmup?: number;
+  }
+
+  interface IterateResult {
+    leaked: false;
+    /** The heap kept growing and a HeapDiff was taken, but no class accumulated. */
+    suspected: boolean;
+    /** Used heap after the GC that ends the warm-up and each round (bytes). */
+    bases: number[];
+    /** Last base minus the first (bytes). */
+    heapGrowth: number;
+  }
+
+  interface LeakedClass {
+    /** HeapDiff's class name. */
+    what: string;
+    /** Objects of the class still alive after one round of `iterations` calls. */
+    count: number;
+    size_bytes: number;
+    retained_size_bytes: number;
+    /** Retainer path of one of them, or null. */
+    path: string | null;
+  }
+
+  interface MemoryLeakError extends Error {
+    name: 'MemoryLeakError';
+    code: 'ERR_MEMORY_LEAK';
+    details: {
+      iterations: number;
+      rounds: number;
+      heapGrowth: number;
+      bases: number[];
+      /** Accumulating classes: the user's classes first, then closures, built-ins, engine internals. */
+      classes: LeakedClass[];
+    };
+  }
+
+  interface Iterate {
+    /** Runs `fn` in rounds; throws a MemoryLeakError if objects it allocates stay alive. */
+    (fn: () => unknown, options?: IterateOptions): IterateResult;
+    /** Same, awaiting what `fn` returns; rejects with a MemoryLeakError. */
+    async(fn: () => unknown, options?: IterateOptions): Promise<IterateResult>;
+    MemoryLeakError: new (message: string, details: MemoryLeakError['details']) => MemoryLeakError;
+  }
+
   interface Memwatch extends EventEmitter {
     /** 'v8': native GC hooks; 'perf_hooks': fallback where the V8 binding is unavailable. */
     readonly backend: 'v8' | 'perf_hooks';
@@ -171,6 +222,10 @@ declare namespace memwatch {
 
     /** `new memwatch.HeapDiff()` ... `hd.end()`: what was allocated and freed in between, by class. */
     HeapDiff: HeapDiffConstructor;
+
+    /** Leak assertions for tests (leakage's call shape). */
+    iterate: Iterate;
+    MemoryLeakError: Iterate['MemoryLeakError'];
 
     /**
      * Analyzes a .heapsnapshot file (path) or stream (e.g. `v8.getHeapSnapshot()`)

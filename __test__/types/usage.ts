@@ -38,6 +38,15 @@ memwatch.analyzeSnapshot('/tmp/x.heapsnapshot', { top: 5 }).then((a) => {
   void g;
 });
 
+const it1: memwatch.IterateResult = memwatch.iterate(() => 1, { iterations: 10 });
+memwatch.iterate.async(async () => 1).catch((e: unknown) => {
+  if (e instanceof memwatch.MemoryLeakError) {
+    const first: memwatch.LeakedClass | undefined = e.details.classes[0];
+    void first;
+  }
+});
+void it1;
+
 // @ts-expect-error stats has no such field
 memwatch.on('stats', (x) => x.no_such_field);
 // @ts-expect-error gc() takes no arguments

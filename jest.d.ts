@@ -1,0 +1,17 @@
+// `require('memwatch/jest')`: registers `toLeak` with jest's expect.
+import memwatch = require('./index');
+
+declare global {
+  namespace jest {
+    interface Matchers<R> {
+      /** Runs the function through memwatch.iterate.async; use as `await expect(fn).not.toLeak()`. */
+      toLeak(options?: memwatch.IterateOptions): Promise<R>;
+    }
+  }
+}
+
+export declare const matchers: {
+  toLeak(received: () => unknown, options?: memwatch.IterateOptions): Promise<{ pass: boolean; message: () => string }>;
+};
+export declare const iterate: memwatch.Iterate;
+export declare const MemoryLeakError: memwatch.Iterate['MemoryLeakError'];
