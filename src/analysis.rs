@@ -7,8 +7,8 @@
 //! `AsyncTask`s (libuv's pool) that wait for their sources' graphs; the
 //! parse threads are separate, so a pushing stream can never wait on a busy pool.
 
+use crate::convert::diff_object;
 use crate::graphs::coded_error;
-use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
     class_groups_with, class_name, diff_with, dominators_with_rules, format_path,
     leak_candidates_with, parse_heap_snapshot_with_progress, HeapGraph, ParseError, RetainRules,
@@ -349,41 +349,15 @@ impl Task for AnalysisTask {
                 o.set("groups", rows?)?;
             }
             Outcome::Diff(d, before_nodes, after_nodes) => {
-                let mut rows = Vec::with_capacity(d.details.len());
-                for r in &d.details {
-                    let mut x = Object::new(env)?;
-                    x.set("what", r.what.as_str())?;
-                    x.set("size_bytes", r.size_bytes() as f64)?;
-                    x.set("size", nice_size(r.size_bytes() as f64))?;
-                    x.set("+", r.added as f64)?;
-                    x.set("-", r.deleted as f64)?;
-                    x.set("retained_size_bytes", r.retained_added as f64)?;
-                    rows.push(x);
+                o = diff_object(env, &d, |row, x| {
+                    x.set("retained_size_bytes", row.retained_added as f64)
+                })?;
+                // The nodes of each whole snapshot, next to the counted ones.
+                for (side, all) in [("before", before_nodes), ("after", after_nodes)] {
+                    if let Some(mut s) = o.get::<Object>(side)? {
+                        s.set("snapshot_nodes", all as f64)?;
+                    }
                 }
-                let side = |nodes: u64, size: u64, all: u64| -> Result<Object<'static>> {
-                    let mut s = Object::new(env)?;
-                    s.set("nodes", nodes as f64)?;
-                    s.set("size_bytes", size as f64)?;
-                    s.set("size", nice_size(size as f64))?;
-                    s.set("snapshot_nodes", all as f64)?;
-                    Ok(s)
-                };
-                o.set(
-                    "before",
-                    side(d.before.nodes, d.before.size_bytes, before_nodes)?,
-                )?;
-                o.set(
-                    "after",
-                    side(d.after.nodes, d.after.size_bytes, after_nodes)?,
-                )?;
-                let mut change = Object::new(env)?;
-                let net = d.after.size_bytes as f64 - d.before.size_bytes as f64;
-                change.set("size_bytes", net)?;
-                change.set("size", nice_size(net))?;
-                change.set("freed_nodes", d.freed_nodes as f64)?;
-                change.set("allocated_nodes", d.allocated_nodes as f64)?;
-                change.set("details", rows)?;
-                o.set("change", change)?;
             }
             Outcome::Leaks(groups) => {
                 let mut rows = Vec::with_capacity(groups.len());

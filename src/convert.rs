@@ -1,6 +1,9 @@
 //! Rust values -> JS values. The only place that knows the JS shapes of
-//! `stats` and `leak` payloads (field names are memwatch's, snake_case).
+//! `stats` and `leak` payloads and of heap diffs (field names are memwatch's,
+//! snake_case).
 
+use memwatch_core::format::nice_size;
+use memwatch_core::heap::{ClassChange, DiffTotals, GraphDiff};
 use memwatch_core::layout::HeapStatisticsReference;
 use memwatch_core::stats::{FullGcSample, LeakReport, Outcome, Stats};
 use napi::bindgen_prelude::*;
@@ -91,4 +94,46 @@ pub fn sample_from_js(o: &Object) -> Result<FullGcSample> {
         gc_pause_ms: optional_number(o, "gc_pause_ms")?,
         incremental_gcs_before: optional_number(o, "incremental_gcs_before")? as u64,
     })
+}
+
+fn diff_side<'e>(env: &'e Env, t: &DiffTotals) -> Result<Object<'e>> {
+    let mut o = Object::new(env)?;
+    o.set("nodes", t.nodes as f64)?;
+    o.set("size_bytes", t.size_bytes as f64)?;
+    o.set("size", nice_size(t.size_bytes as f64))?;
+    Ok(o)
+}
+
+/// A diff in memwatch's HeapDiff shape: `{ before, after, change: {
+/// size_bytes, size, freed_nodes, allocated_nodes, details: [{ what,
+/// size_bytes, size, '+', '-' }] } }`. `per_row` adds fields to each detail
+/// row (HeapDiff's examples, the CLI's retained sizes).
+pub fn diff_object<'e>(
+    env: &'e Env,
+    d: &GraphDiff,
+    mut per_row: impl FnMut(&ClassChange, &mut Object<'e>) -> Result<()>,
+) -> Result<Object<'e>> {
+    let mut details = Vec::with_capacity(d.details.len());
+    for row in &d.details {
+        let mut o = Object::new(env)?;
+        o.set("what", row.what.as_str())?;
+        o.set("size_bytes", row.size_bytes() as f64)?;
+        o.set("size", nice_size(row.size_bytes() as f64))?;
+        o.set("+", row.added as f64)?;
+        o.set("-", row.deleted as f64)?;
+        per_row(row, &mut o)?;
+        details.push(o);
+    }
+    let mut change = Object::new(env)?;
+    let net = d.after.size_bytes as f64 - d.before.size_bytes as f64;
+    change.set("size_bytes", net)?;
+    change.set("size", nice_size(net))?;
+    change.set("freed_nodes", d.freed_nodes as f64)?;
+    change.set("allocated_nodes", d.allocated_nodes as f64)?;
+    change.set("details", details)?;
+    let mut out = Object::new(env)?;
+    out.set("before", diff_side(env, &d.before)?)?;
+    out.set("after", diff_side(env, &d.after)?)?;
+    out.set("change", change)?;
+    Ok(out)
 }

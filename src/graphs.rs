@@ -2,10 +2,11 @@
 //! JSON shape. Graphs stay in Rust, addressed by a small integer: a HeapDiff
 //! keeps a number, not a JS object, so it adds nothing to the heap it diffs.
 
+use crate::convert::diff_object;
 use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
     added_samples, diff_with, dominators_with_rules, format_path, memwatch_class,
-    parse_heap_snapshot, HeapGraph, RetainRules, RootPaths,
+    parse_heap_snapshot, ClassChange, HeapGraph, RetainRules, RootPaths,
 };
 use napi::bindgen_prelude::*;
 use std::collections::HashMap;
@@ -39,14 +40,6 @@ impl GraphStore {
             .remove(&id)
             .ok_or_else(|| coded_error("ERR_HEAPDIFF_ENDED", format!("no open snapshot #{id}")))
     }
-}
-
-fn totals_object<'e>(env: &'e Env, nodes: u64, size: u64) -> Result<Object<'e>> {
-    let mut o = Object::new(env)?;
-    o.set("nodes", nodes as f64)?;
-    o.set("size_bytes", size as f64)?;
-    o.set("size", nice_size(size as f64))?;
-    Ok(o)
 }
 
 #[napi]
@@ -125,75 +118,46 @@ impl GraphStore {
         // DevTools' rules, so retained sizes match what users see there.
         let dom = dominators_with_rules(&a, RetainRules::DevTools);
         let d = diff_with(&b, &a, &dom);
-        let mut details = Vec::with_capacity(d.details.len());
         // Classes that get examples: largest net growth first.
-        let mut growing: Vec<&str> = d
+        let mut growing: Vec<&ClassChange> = d
             .details
             .iter()
             .filter(|r| r.added > 0 && r.size_bytes() > 0)
+            .collect();
+        growing.sort_by_key(|r| std::cmp::Reverse(r.size_bytes()));
+        let growing: Vec<&str> = growing
+            .iter()
+            .take(EXAMPLE_CLASSES)
             .map(|r| r.what.as_str())
             .collect();
-        growing.sort_by_key(|w| {
-            std::cmp::Reverse(
-                d.details
-                    .iter()
-                    .find(|r| r.what == *w)
-                    .map_or(0, |r| r.size_bytes()),
-            )
-        });
-        growing.truncate(EXAMPLE_CLASSES);
         let samples = if examples > 0 {
             added_samples(&b, &a, &growing, examples as usize)
         } else {
             Vec::new()
         };
         let paths = (examples > 0).then(|| RootPaths::compute(&a));
-        for row in &d.details {
-            let mut o = Object::new(env)?;
-            o.set("what", row.what.as_str())?;
-            o.set("size_bytes", row.size_bytes() as f64)?;
-            o.set("size", nice_size(row.size_bytes() as f64))?;
-            o.set("+", row.added as f64)?;
-            o.set("-", row.deleted as f64)?;
-            if let Some(paths) = &paths {
-                o.set("retained_size_bytes", row.retained_added as f64)?;
-                o.set("retained_size", nice_size(row.retained_added as f64))?;
-                if let Some(i) = growing.iter().position(|w| *w == row.what) {
-                    let mut list = Vec::new();
-                    for &node in samples.get(i).map(Vec::as_slice).unwrap_or(&[]) {
-                        let mut ex = Object::new(env)?;
-                        ex.set("id", a.node_id(node) as f64)?;
-                        ex.set("self_size", a.self_size(node) as f64)?;
-                        ex.set("retained_size", dom.retained_size(node) as f64)?;
-                        let path = paths.path_to(&a, node).map(|p| format_path(&a, &p));
-                        ex.set(
-                            "path",
-                            path.unwrap_or_else(|| "(unreachable from the GC roots)".into()),
-                        )?;
-                        list.push(ex);
-                    }
-                    o.set("examples", list)?;
-                }
+        let out = diff_object(env, &d, |row, o| {
+            let Some(paths) = &paths else { return Ok(()) };
+            o.set("retained_size_bytes", row.retained_added as f64)?;
+            o.set("retained_size", nice_size(row.retained_added as f64))?;
+            let Some(i) = growing.iter().position(|w| *w == row.what) else {
+                return Ok(());
+            };
+            let mut list = Vec::new();
+            for &node in samples.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                let mut ex = Object::new(env)?;
+                ex.set("id", a.node_id(node) as f64)?;
+                ex.set("self_size", a.self_size(node) as f64)?;
+                ex.set("retained_size", dom.retained_size(node) as f64)?;
+                let path = paths.path_to(&a, node).map(|p| format_path(&a, &p));
+                ex.set(
+                    "path",
+                    path.unwrap_or_else(|| "(unreachable from the GC roots)".into()),
+                )?;
+                list.push(ex);
             }
-            details.push(o);
-        }
-        let mut change = Object::new(env)?;
-        let net = d.after.size_bytes as f64 - d.before.size_bytes as f64;
-        change.set("size_bytes", net)?;
-        change.set("size", nice_size(net))?;
-        change.set("freed_nodes", d.freed_nodes as f64)?;
-        change.set("allocated_nodes", d.allocated_nodes as f64)?;
-        change.set("details", details)?;
-        let mut out = Object::new(env)?;
-        out.set(
-            "before",
-            totals_object(env, d.before.nodes, d.before.size_bytes)?,
-        )?;
-        out.set(
-            "after",
-            totals_object(env, d.after.nodes, d.after.size_bytes)?,
-        )?;
-        out.set("change", change)?;
+            o.set("examples", list)
+        })?;
         drop((a, b, dom));
         release_memory();
         Ok(out)
