@@ -136,7 +136,8 @@ function table(headers, rows, align) {
 
 /** The snapshot of a heap with `objects` Items: reused if present, else written by a child. */
 function fixture(objects) {
-  const file = path.join(WORK, `heap-${sizeLabel(objects)}.heapsnapshot`);
+  // v2: the fixture's shape changed (name + tags per Item); older files are not reused.
+  const file = path.join(WORK, `heap-v2-${sizeLabel(objects)}.heapsnapshot`);
   let note = 'reused';
   if (!fs.existsSync(file)) {
     fs.mkdirSync(WORK, { recursive: true });
