@@ -58,6 +58,7 @@
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { table } = require('../lib/table');
 
 const ROOT = path.join(__dirname, '..');
 const WORK = path.join(__dirname, '.work');
@@ -122,15 +123,6 @@ function sizeLabel(n) {
   return String(n);
 }
 
-function table(headers, rows, align) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const fmt = (cells) =>
-    cells
-      .map((c, i) => (align[i] === 'r' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [fmt(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
-}
 
 // --- fixture -----------------------------------------------------------------
 

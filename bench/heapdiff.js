@@ -59,6 +59,7 @@
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { table } = require('../lib/table');
 
 const WORKER = path.join(__dirname, 'heapdiff-worker.js');
 const THIRD_PARTY = path.join(__dirname, 'third-party');
@@ -191,19 +192,8 @@ const fmtMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 const fmtMb = (bytes) => (bytes / 1048576).toFixed(0);
 const fmtRatio = (x) => (Number.isFinite(x) ? `${x.toFixed(3)}x` : '-');
 
-/** Prints rows (arrays of strings) under headers; text columns left-aligned, numbers right-aligned. */
-function printTable(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const numeric = headers.map((_, i) => rows.every((r) => /^[-\d.,x ]*$|^\d/.test(String(r[i]))));
-  const line = (cells) =>
-    cells
-      .map((c, i) => (numeric[i] ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  console.log(line(headers));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) console.log(line(r));
-}
+/** Prints rows under headers; text columns left-aligned, numbers right-aligned. */
+const printTable = (headers, rows) => console.log(table(headers, rows));
 
 const LABELS = {
   memwatch: 'memwatch (this module)',

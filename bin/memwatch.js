@@ -7,6 +7,7 @@
 const path = require('path');
 const { load } = require('../lib/binding');
 const { createAnalyzers } = require('../lib/analyze');
+const { table } = require('../lib/table');
 
 const USAGE = `usage:
   memwatch analyze <file> [--top N] [--json]     classes by retained size (DevTools' names)
@@ -61,15 +62,6 @@ function bytes(n) {
   return `${n} B`;
 }
 
-function table(headers, rows, align) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const fmt = (cells) =>
-    cells
-      .map((c, i) => (align[i] === 'r' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [fmt(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
-}
 
 const print = (s) => process.stdout.write(`${s}\n`);
 
