@@ -255,9 +255,6 @@ declare namespace memwatch {
   }
 }
 
-declare const memwatch: memwatch.Memwatch & {
-  /** The class of the exported singleton (for subclassing or instanceof). */
-  Memwatch: new () => memwatch.Memwatch;
-};
+declare const memwatch: memwatch.Memwatch;
 
 export = memwatch;

@@ -110,7 +110,6 @@ for (const method of [
 }
 
 const memwatch = new Memwatch();
-memwatch.Memwatch = Memwatch;
 /** `new memwatch.HeapDiff()` ... `hd.end()`: see lib/heapdiff.js. */
 memwatch.HeapDiff = createHeapDiff(binding, memwatch._backend);
 const analyzers = createAnalyzers(binding);
