@@ -8,6 +8,7 @@ const path = require('path');
 const { load } = require('../lib/binding');
 const { createAnalyzers } = require('../lib/analyze');
 const { table } = require('../lib/table');
+const { fromNativeError } = require('../lib/errors');
 
 const USAGE = `usage:
   memwatch analyze <file> [--top N] [--json]     classes by retained size (DevTools' names)
@@ -184,8 +185,7 @@ async function run(argv) {
   try {
     result = await job;
   } catch (err) {
-    const m = /^\[([A-Z0-9_]+)\] ([\s\S]*)$/.exec(err.message);
-    throw m ? Object.assign(new Error(m[2]), { code: m[1] }) : err;
+    throw fromNativeError(err);
   } finally {
     stop();
   }

@@ -3,12 +3,7 @@
 // streams parsed by the Rust graph engine on threads of its own, so the
 // event loop stays free while a large snapshot is analyzed.
 
-const { codedError } = require('./errors');
-
-function fromNativeError(err) {
-  const m = /^\[([A-Z0-9_]+)\] ([\s\S]*)$/.exec(err && err.message);
-  return m ? codedError(m[1], m[2]) : err;
-}
+const { codedError, fromNativeError, callNative } = require('./errors');
 
 async function awaitNative(promise) {
   try {
@@ -27,13 +22,7 @@ function isReadable(x) {
  * as `v8.getHeapSnapshot()`); returns the native source at once.
  */
 function openSource(binding, input, label = 'stream') {
-  if (typeof input === 'string') {
-    try {
-      return binding.SnapshotSource.fromFile(input);
-    } catch (err) {
-      throw fromNativeError(err);
-    }
-  }
+  if (typeof input === 'string') return callNative(() => binding.SnapshotSource.fromFile(input));
   if (!isReadable(input)) {
     throw codedError(
       'ERR_INVALID_ARG_TYPE',

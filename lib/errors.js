@@ -8,17 +8,21 @@ function codedError(code, message, Base = Error) {
 }
 
 /**
- * Runs a native call and turns its `[CODE] message` errors (the convention of
- * src/graphs.rs) into errors with `err.code = CODE`.
+ * Turns a native `[CODE] message` error (the convention of src/graphs.rs and
+ * src/analysis.rs) into an error with `err.code = CODE`; others pass through.
  */
+function fromNativeError(err) {
+  const m = /^\[([A-Z0-9_]+)\] ([\s\S]*)$/.exec(err && err.message);
+  return m ? codedError(m[1], m[2]) : err;
+}
+
+/** Runs a native call, rethrowing its errors through fromNativeError. */
 function callNative(fn) {
   try {
     return fn();
   } catch (err) {
-    const m = /^\[([A-Z0-9_]+)\] ([\s\S]*)$/.exec(err && err.message);
-    if (!m) throw err;
-    throw codedError(m[1], m[2]);
+    throw fromNativeError(err);
   }
 }
 
-module.exports = { codedError, callNative };
+module.exports = { codedError, fromNativeError, callNative };
