@@ -98,22 +98,9 @@ function createAnalyzers(binding) {
     return settle([source], binding.analyzeSource(source, top));
   }
 
-  async function diffSnapshots(before, after) {
-    const sources = [openSource(binding, before, 'before'), openSource(binding, after, 'after')];
-    return settle(sources, binding.diffSources(sources[0], sources[1]));
-  }
-
-  async function leakCandidates(baseline, target, final) {
-    const sources = [baseline, target, final].map((x, i) => openSource(binding, x, ['baseline', 'target', 'final'][i]));
-    return settle(sources, binding.leakSources(sources[0], sources[1], sources[2]));
-  }
-
-  async function retainerPaths(pathOrStream, className, limit = 5) {
-    const source = openSource(binding, pathOrStream);
-    return settle([source], binding.pathSources(source, String(className), limit));
-  }
-
-  return { analyzeSnapshot, diffSnapshots, leakCandidates, retainerPaths, openSource: (x, l) => openSource(binding, x, l) };
+  // The CLI opens its sources itself (it reads their progress) and calls the
+  // native analyses directly.
+  return { analyzeSnapshot, openSource: (x, l) => openSource(binding, x, l) };
 }
 
 module.exports = { createAnalyzers };

@@ -59,7 +59,6 @@ fn describe(name: &str, e: ParseError) -> String {
 /// A snapshot being parsed (on its own thread) into a graph.
 #[napi]
 pub struct SnapshotSource {
-    name: String,
     read: Arc<AtomicU64>,
     total: Option<u64>,
     // In a Mutex so `end` takes `&self`: a stream's pump calls push/end
@@ -97,9 +96,8 @@ impl SnapshotSource {
             .map_err(|e| coded_error("ERR_SNAPSHOT_READ", format!("{path}: {e}")))?;
         let total = file.metadata().ok().map(|m| m.len());
         let read = Arc::new(AtomicU64::new(0));
-        let thread = spawn_parse(path.clone(), Box::new(file), read.clone())?;
+        let thread = spawn_parse(path, Box::new(file), read.clone())?;
         Ok(Self {
-            name: path,
             read,
             total,
             tx: Mutex::new(None),
@@ -117,9 +115,8 @@ impl SnapshotSource {
             current: Vec::new(),
             pos: 0,
         };
-        let thread = spawn_parse(name.clone(), Box::new(reader), read.clone())?;
+        let thread = spawn_parse(name, Box::new(reader), read.clone())?;
         Ok(Self {
-            name,
             read,
             total: None,
             tx: Mutex::new(Some(tx)),
@@ -155,11 +152,6 @@ impl SnapshotSource {
     #[napi(getter)]
     pub fn total_bytes(&self) -> Option<f64> {
         self.total.map(|t| t as f64)
-    }
-
-    #[napi(getter)]
-    pub fn name(&self) -> String {
-        self.name.clone()
     }
 }
 
