@@ -59,6 +59,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { table } = require('../lib/table');
+const { parser } = require('./options');
 
 const ROOT = path.join(__dirname, '..');
 const WORK = path.join(__dirname, '.work');
@@ -84,27 +85,10 @@ const WHAT = {
 
 // --- options -----------------------------------------------------------------
 
-function usage(message) {
-  console.error(`${message}\nusage: node bench/analyze.js [--objects N] [--tools ${TOOLS.join(',')}] [--runs N]`);
-  process.exit(2);
-}
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  if (i + 1 >= process.argv.length) usage(`--${name} needs a value`);
-  return process.argv[i + 1];
-}
-
 function parseOptions() {
-  const whole = (text, name, min) => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) usage(`--${name}: not a whole number >= ${min}: ${text}`);
-    return n;
-  };
+  const { option, whole, list } = parser(`node bench/analyze.js [--objects N] [--tools ${TOOLS.join(',')}] [--runs N]`);
   const objects = whole(option('objects', '1000000'), 'objects', 40);
-  const tools = option('tools', TOOLS.join(',')).split(',').map((s) => s.trim());
-  for (const t of tools) if (!TOOLS.includes(t)) usage(`--tools: unknown tool ${t}`);
+  const tools = list('tools', TOOLS);
   const runs = whole(option('runs', '1'), 'runs', 1);
   return { objects, tools, runs };
 }

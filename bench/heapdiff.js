@@ -60,6 +60,7 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { table } = require('../lib/table');
+const { parser } = require('./options');
 
 const WORKER = path.join(__dirname, 'heapdiff-worker.js');
 const THIRD_PARTY = path.join(__dirname, 'third-party');
@@ -72,31 +73,14 @@ const TARGETS = { time: 0.6, rss: 0.75, gc: 1.1 };
 
 // --- options -----------------------------------------------------------------
 
-function usage(message) {
-  console.error(`${message}\nusage: node bench/heapdiff.js [--sizes 100000,1000000] [--routes ${ROUTES.join(',')}] [--runs N] [--gc-iterations N]`);
-  process.exit(2);
-}
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  if (i + 1 >= process.argv.length) usage(`--${name} needs a value`);
-  return process.argv[i + 1];
-}
-
 function parseOptions() {
-  const count = (text, name) => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 0) usage(`--${name}: not a whole number: ${text}`);
-    return n;
-  };
-  const sizes = option('sizes', '100000,1000000').split(',').map((s) => count(s.trim(), 'sizes'));
-  if (sizes.some((n) => n < 10)) usage('--sizes: at least 10 objects');
-  const routes = option('routes', ROUTES.join(',')).split(',').map((s) => s.trim());
-  for (const r of routes) if (!ROUTES.includes(r)) usage(`--routes: unknown route ${r}`);
-  const runs = count(option('runs', '1'), 'runs');
-  if (runs < 1) usage('--runs: at least 1');
-  const gcIterations = count(option('gc-iterations', String(3e7)), 'gc-iterations');
+  const { option, whole, list } = parser(
+    `node bench/heapdiff.js [--sizes 100000,1000000] [--routes ${ROUTES.join(',')}] [--runs N] [--gc-iterations N]`
+  );
+  const sizes = option('sizes', '100000,1000000').split(',').map((s) => whole(s.trim(), 'sizes', 10));
+  const routes = list('routes', ROUTES);
+  const runs = whole(option('runs', '1'), 'runs', 1);
+  const gcIterations = whole(option('gc-iterations', String(3e7)), 'gc-iterations', 0);
   return { sizes, routes, runs, gcIterations };
 }
 
