@@ -38,6 +38,38 @@ declare namespace memwatch {
     external: number;
     /** `process.memoryUsage().arrayBuffers` when the event is delivered (bytes). */
     array_buffers: number;
+
+    // @airbnb/node-memwatch's fields, with its meaning and units.
+    /** V8 heap reserved for executable code (bytes). */
+    total_heap_size_executable: number;
+    /** V8 heap committed in physical memory (bytes). */
+    total_physical_size: number;
+    /** Heap V8 can still grow into before reaching its limit (bytes). */
+    total_available_size: number;
+    /** Memory V8 has malloc'ed for itself (bytes). */
+    malloced_memory: number;
+    /** Peak of `malloced_memory` (bytes). */
+    peak_malloced_memory: number;
+    /** Time spent in this GC (nanoseconds; `gc_pause_ms` in ns). */
+    gc_time: number;
+    /** When this GC ended (microseconds since the Unix epoch). */
+    gc_ts: number;
+    /** Young-generation GCs (scavenges, minor mark-sweeps) since memwatch started listening. */
+    gcScavengeCount: number;
+    /** Their total time (nanoseconds). */
+    gcScavengeTime: number;
+    /** Full GCs V8 ran since memwatch started listening (a `gc()` call runs several). */
+    gcMarkSweepCompactCount: number;
+    /** Their total time (nanoseconds). */
+    gcMarkSweepCompactTime: number;
+    /** Incremental marking steps since memwatch started listening. */
+    gcIncrementalMarkingCount: number;
+    /** Their total time (nanoseconds). */
+    gcIncrementalMarkingTime: number;
+    /** Weak-callback processing passes since memwatch started listening. */
+    gcProcessWeakCallbacksCount: number;
+    /** Their total time (nanoseconds). */
+    gcProcessWeakCallbacksTime: number;
   }
 
   /** Payload of the `leak` event. */

@@ -8,6 +8,11 @@ const STATS_FIELDS = [
   'num_full_gc', 'num_inc_gc', 'heap_compactions', 'usage_trend', 'estimated_base',
   'current_base', 'min', 'max', 'used_heap_size', 'total_heap_size', 'heap_size_limit',
   'external_memory', 'gc_pause_ms', 'rss', 'external', 'array_buffers',
+  // @airbnb/node-memwatch's
+  'total_heap_size_executable', 'total_physical_size', 'total_available_size', 'malloced_memory',
+  'peak_malloced_memory', 'gc_time', 'gc_ts', 'gcScavengeCount', 'gcScavengeTime',
+  'gcMarkSweepCompactCount', 'gcMarkSweepCompactTime', 'gcIncrementalMarkingCount',
+  'gcIncrementalMarkingTime', 'gcProcessWeakCallbacksCount', 'gcProcessWeakCallbacksTime',
 ];
 
 test('exports an EventEmitter with the memwatch API', () => {

@@ -8,7 +8,6 @@ const path = require('path');
 const { load } = require('../lib/binding');
 const { createAnalyzers } = require('../lib/analyze');
 const { table } = require('../lib/table');
-const { fromNativeError } = require('../lib/errors');
 
 const USAGE = `usage:
   memwatch analyze <file> [--top N] [--json]     classes by retained size (DevTools' names)
@@ -144,48 +143,42 @@ async function run(argv) {
   const output = flags.json ? (r) => print(JSON.stringify(r, null, 2)) : null;
 
   let sources;
-  let job;
+  let args = {};
   let show;
   let code = EXIT.ok;
   switch (command) {
     case 'analyze': {
       expectFiles(files, 1, command);
-      const top = positiveInt(flags.top, '--top', 20);
+      args = { top: positiveInt(flags.top, '--top', 20) };
       sources = [open(files[0])];
-      job = binding.analyzeSource(sources[0], top);
       show = (r) => printAnalyze(files[0], r);
       break;
     }
     case 'diff':
       expectFiles(files, 2, command);
       sources = [open(files[0]), open(files[1])];
-      job = binding.diffSources(sources[0], sources[1]);
       show = printDiff;
       break;
     case 'leaks':
       expectFiles(files, 3, command);
       sources = files.map((f) => open(f));
-      job = binding.leakSources(sources[0], sources[1], sources[2]);
       show = printLeaks;
       break;
     case 'paths': {
       expectFiles(files, 1, command);
       if (!flags.class) throw new UsageError('paths needs --class <Name>');
-      const limit = positiveInt(flags.limit, '--limit', 5);
+      args = { className: flags.class, limit: positiveInt(flags.limit, '--limit', 5) };
       sources = [open(files[0])];
-      job = binding.pathSources(sources[0], flags.class, limit);
       show = printPaths;
       break;
     }
     default:
       throw new UsageError(`unknown command ${command}`);
   }
-  const stop = progress(sources);
+  const stop = progress(sources.map((s) => s.native));
   let result;
   try {
-    result = await job;
-  } catch (err) {
-    throw fromNativeError(err);
+    result = await analyzers.run(command, sources, args);
   } finally {
     stop();
   }

@@ -1,28 +1,123 @@
 'use strict';
 // memwatch.analyzeSnapshot() and the CLI's analyses: .heapsnapshot files or
-// streams parsed by the Rust graph engine on threads of its own, so the
-// event loop stays free while a large snapshot is analyzed.
+// streams parsed and analyzed by the Rust graph engine on threads of its own
+// (src/analysis.rs), never on libuv's pool, so neither the event loop nor
+// fs/crypto/dns work waits for them, and process.exit() never does either.
 
-const { codedError, fromNativeError, callNative } = require('./errors');
+const { codedError } = require('./errors');
 
-async function awaitNative(promise) {
-  try {
-    return await promise;
-  } catch (err) {
-    throw fromNativeError(err);
-  }
+/** Node's AbortError shape (name 'AbortError', code 'ABORT_ERR', cause = the signal's reason). */
+function abortError(reason) {
+  const err = new Error('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  return err;
 }
 
 function isReadable(x) {
-  return x && (typeof x[Symbol.asyncIterator] === 'function' || typeof x.pipe === 'function');
+  return Boolean(x) && (typeof x[Symbol.asyncIterator] === 'function' || typeof x.on === 'function');
+}
+
+/** A chunk as bytes, or null when it is neither bytes nor a string (an object-mode stream). */
+function toBytes(chunk) {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  return null;
+}
+
+function badChunk(chunk) {
+  const what = chunk === null ? 'null' : Array.isArray(chunk) ? 'an array' : `a ${typeof chunk}`;
+  return codedError(
+    'ERR_INVALID_ARG_TYPE',
+    `a heap snapshot stream must give Buffers, Uint8Arrays or strings; it gave ${what}`,
+    TypeError
+  );
+}
+
+function readError(message, cause) {
+  const err = new Error(message, cause === undefined ? undefined : { cause });
+  err.code = 'ERR_SNAPSHOT_READ';
+  return err;
+}
+
+/**
+ * Feeds a stream to the parser until it ends; rejects on a stream error, a
+ * stream destroyed before its end, or a chunk that is not bytes. Streams are
+ * read through their events: on Node 18 an async iterator over
+ * v8.getHeapSnapshot() never finishes. `stop()` (abort) destroys the stream.
+ */
+function pump(input, source) {
+  if (typeof input.on !== 'function') return pumpIterable(input, source);
+  let stop = () => {};
+  const done = new Promise((resolve, reject) => {
+    if (input.readableEnded) return resolve();
+    if (input.errored) return reject(readError(`the stream failed: ${input.errored.message}`, input.errored));
+    if (input.destroyed) return reject(readError('the stream was destroyed before it ended'));
+    let settled = false;
+    const finish = (err) => {
+      if (settled) return;
+      settled = true;
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('close', onClose);
+      // Stays: an error emitted after this must not become an uncaught exception.
+      input.off('error', onError);
+      input.on('error', () => {});
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (chunk) => {
+      const bytes = toBytes(chunk);
+      if (bytes === null) {
+        finish(badChunk(chunk));
+        input.destroy();
+      } else if (!source.push(bytes)) {
+        // The parser stopped (it reports why); stop reading.
+        finish();
+        input.destroy();
+      }
+    };
+    const onEnd = () => finish();
+    const onClose = () => finish(readError('the stream closed before it ended'));
+    const onError = (err) => finish(readError(`the stream failed: ${err && err.message}`, err));
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('close', onClose);
+    input.on('error', onError);
+    stop = (err) => {
+      finish(err);
+      if (typeof input.destroy === 'function') input.destroy();
+    };
+  });
+  return { done, stop: (err) => stop(err) };
+}
+
+function pumpIterable(input, source) {
+  let stopped = null;
+  const done = (async () => {
+    for await (const chunk of input) {
+      if (stopped) throw stopped;
+      const bytes = toBytes(chunk);
+      if (bytes === null) throw badChunk(chunk);
+      if (!source.push(bytes)) break;
+    }
+    if (stopped) throw stopped;
+  })();
+  return {
+    done,
+    stop: (err) => {
+      stopped = err;
+    },
+  };
 }
 
 /**
  * Starts parsing `input` (a path, or a readable stream of snapshot JSON such
- * as `v8.getHeapSnapshot()`); returns the native source at once.
+ * as `v8.getHeapSnapshot()`); returns the native source at once, with
+ * `pumping` for streams.
  */
 function openSource(binding, input, label = 'stream') {
-  if (typeof input === 'string') return callNative(() => binding.SnapshotSource.fromFile(input));
+  if (typeof input === 'string') return { native: binding.SnapshotSource.fromFile(input), pumping: null };
   if (!isReadable(input)) {
     throw codedError(
       'ERR_INVALID_ARG_TYPE',
@@ -30,45 +125,79 @@ function openSource(binding, input, label = 'stream') {
       TypeError
     );
   }
-  const source = binding.SnapshotSource.fromChunks(label);
-  source.pumped = pump(input, source).finally(() => source.end());
-  return source;
+  const native = binding.SnapshotSource.fromChunks(label);
+  const pumping = pump(input, native);
+  pumping.done.then(
+    () => native.end(),
+    () => native.abort()
+  );
+  return { native, pumping };
 }
 
-const toBytes = (chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+function checkSignal(signal) {
+  if (signal === undefined) return;
+  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.signal" property must be an AbortSignal', TypeError);
+  }
+}
 
 /**
- * Feeds a stream to the parser. push() waits only while the parser is 64
- * chunks behind. Streams are read through their events: on Node 18 an
- * async iterator over v8.getHeapSnapshot() never finishes.
+ * Runs one native analysis over opened sources: `start(onDone)` starts the
+ * job; resolves with its result, rejects with its coded error, a stream's
+ * error, or an AbortError. Whatever ends it first, every source and the job
+ * are stopped and their memory freed.
  */
-function pump(input, source) {
-  if (typeof input.on !== 'function') {
-    return (async () => {
-      for await (const chunk of input) if (!source.push(toBytes(chunk))) break;
-    })();
-  }
+function runJob(sources, start, signal) {
   return new Promise((resolve, reject) => {
-    const finish = () => {
-      input.off('data', onData);
-      resolve();
-    };
-    const onData = (chunk) => {
-      if (!source.push(toBytes(chunk))) {
-        // The parser stopped (it reports why); stop reading.
-        if (typeof input.destroy === 'function') input.destroy();
-        finish();
+    let settled = false;
+    let job = null;
+    const stopAll = (err) => {
+      if (job) job.abort();
+      for (const s of sources) {
+        s.native.abort();
+        if (s.pumping) s.pumping.stop(err);
       }
     };
-    input.on('data', onData);
-    input.once('end', finish);
-    input.once('close', finish);
-    input.once('error', reject);
+    const onAbort = () => {
+      const err = abortError(signal.reason);
+      settle(reject, err);
+      stopAll(err);
+    };
+    function settle(fn, value) {
+      if (settled) return;
+      settled = true;
+      if (signal) signal.removeEventListener('abort', onAbort);
+      fn(value);
+    }
+    job = start(() => {
+      // Called once, from the event loop, when the job's thread is done.
+      let result;
+      try {
+        result = job.result();
+      } catch (err) {
+        return settle(reject, err);
+      }
+      settle(resolve, result);
+    });
+    const streams = sources.filter((s) => s.pumping).map((s) => s.pumping.done);
+    Promise.all(streams).then(
+      () => {
+        // Fed completely: from now on the job alone decides, so it may hold
+        // the process open (a stream that never ends must not).
+        if (!settled) job.keepAlive();
+      },
+      (err) => {
+        settle(reject, err);
+        stopAll(err);
+      }
+    );
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 function topOption(options) {
-  if (options === undefined) return 20;
+  if (options === undefined) return { top: 20, signal: undefined };
   if (options === null || typeof options !== 'object') {
     throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
   }
@@ -76,14 +205,8 @@ function topOption(options) {
   if (!Number.isInteger(top) || top < 1 || top > 1e6) {
     throw codedError('ERR_OUT_OF_RANGE', `The "options.top" value must be an integer from 1 to 1000000. Received ${String(top)}`, RangeError);
   }
-  return top;
-}
-
-async function settle(sources, promise) {
-  // A stream's read error ends its source; report it rather than a parse error.
-  const pumps = sources.map((s) => s.pumped).filter(Boolean);
-  const [result] = await Promise.all([awaitNative(promise), ...pumps]);
-  return result;
+  checkSignal(options.signal);
+  return { top, signal: options.signal };
 }
 
 function createAnalyzers(binding) {
@@ -93,14 +216,24 @@ function createAnalyzers(binding) {
    * names and retained sizes; the `top` largest by retained size).
    */
   async function analyzeSnapshot(pathOrStream, options) {
-    const top = topOption(options);
+    const { top, signal } = topOption(options);
+    if (signal && signal.aborted) throw abortError(signal.reason);
     const source = openSource(binding, pathOrStream);
-    return settle([source], binding.analyzeSource(source, top));
+    return runJob([source], (onDone) => binding.analyzeSource(source.native, top, onDone), signal);
   }
 
-  // The CLI opens its sources itself (it reads their progress) and calls the
-  // native analyses directly.
-  return { analyzeSnapshot, openSource: (x, l) => openSource(binding, x, l) };
+  /** For the CLI, which reads its sources' progress. */
+  const jobs = {
+    analyze: (sources, { top }, onDone) => binding.analyzeSource(sources[0].native, top, onDone),
+    diff: (sources, _, onDone) => binding.diffSources(sources[0].native, sources[1].native, onDone),
+    leaks: (sources, _, onDone) =>
+      binding.leakSources(sources[0].native, sources[1].native, sources[2].native, onDone),
+    paths: (sources, { className, limit }, onDone) =>
+      binding.pathSources(sources[0].native, className, limit, onDone),
+  };
+  const run = (kind, sources, args, signal) => runJob(sources, (onDone) => jobs[kind](sources, args, onDone), signal);
+
+  return { analyzeSnapshot, openSource: (x, l) => openSource(binding, x, l), run };
 }
 
 module.exports = { createAnalyzers };

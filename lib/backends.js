@@ -12,12 +12,27 @@ const v8 = require('v8');
 const vm = require('vm');
 const { PerformanceObserver, performance, constants } = require('perf_hooks');
 
+/**
+ * The native engine's `{ stats, leaksBefore }` (one entry per full GC) as the
+ * `[{ type: 'leak' | 'stats', data }]` events memwatch emits: a GC's leak
+ * reports first, then its stats, as memwatch always did.
+ */
+function toEvents({ stats, leaksBefore }) {
+  const out = [];
+  stats.forEach((data, i) => {
+    for (const leak of leaksBefore[i]) {
+      out.push({ type: 'leak', data: { ...leak, start: new Date(leak.start), end: new Date(leak.end) } });
+    }
+    out.push({ type: 'stats', data });
+  });
+  return out;
+}
+
 class NativeBackend {
   constructor(binding, deliver) {
     this.name = 'v8';
-    // Read immediately before the native read, for the layout check.
-    const reference = v8.getHeapStatistics();
-    const watcher = new binding.GcWatcher(() => deliver(watcher.drain()), reference);
+    // The layout check reads the native struct, then this, then the struct again.
+    const watcher = new binding.GcWatcher(() => deliver(toEvents(watcher.drain())), () => v8.getHeapStatistics());
     this.watcher = watcher;
     this.v8Version = watcher.v8Version;
   }
@@ -31,7 +46,7 @@ class NativeBackend {
   }
 
   gc() {
-    return this.watcher.gc();
+    return toEvents(this.watcher.gc());
   }
 
   /** Runs `fn`; the hooks are not told to ignore its GCs (native snapshots do that themselves). */
@@ -114,7 +129,7 @@ class PerfHooksBackend {
       }
       if (this.insideForcedGc(e.startTime)) continue;
       const end = performance.timeOrigin + e.startTime + e.duration;
-      events.push(...this.engine.record(heapSample(e.duration, end, this.incremental)));
+      events.push(...toEvents(this.engine.record(heapSample(e.duration, end, this.incremental))));
     }
     if (events.length) this.deliver(events);
   }
@@ -133,7 +148,7 @@ class PerfHooksBackend {
   gc() {
     const t0 = performance.now();
     this.quietly(forceFullGc);
-    return this.engine.record(heapSample(performance.now() - t0, Date.now(), this.incremental));
+    return toEvents(this.engine.record(heapSample(performance.now() - t0, Date.now(), this.incremental)));
   }
 
   callbackCost() {

@@ -2,25 +2,17 @@
 //! JSON shape. Graphs stay in Rust, addressed by a small integer: a HeapDiff
 //! keeps a number, not a JS object, so it adds nothing to the heap it diffs.
 
-use crate::convert::diff_object;
+use crate::convert::{DiffExample, DiffResult};
+use crate::errors::{self, coded, guard, Result};
 use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
-    added_samples, diff_with, dominators_with_rules, format_path, memwatch_class,
-    parse_heap_snapshot, ClassChange, HeapGraph, RetainRules, RootPaths,
+    added_samples, diff_counts, diff_with, dominators_with_rules, format_path, memwatch_class,
+    parse_heap_snapshot, ClassChange, HeapGraph, RetainRules, RetainerPath, RootPaths,
 };
-use napi::bindgen_prelude::*;
 use std::collections::HashMap;
 
 /// Classes (largest growth first) that get `examples` in `end({ examples })`.
 const EXAMPLE_CLASSES: usize = 10;
-
-pub fn coded_error(code: &str, message: impl Into<String>) -> Error {
-    // The JS side moves `[CODE] message` into `err.code` (see lib/errors.js).
-    Error::new(
-        Status::GenericFailure,
-        format!("[{code}] {}", message.into()),
-    )
-}
 
 #[napi]
 pub struct GraphStore {
@@ -35,10 +27,13 @@ impl GraphStore {
         self.next_id
     }
 
-    fn take(&mut self, id: u32) -> Result<HeapGraph> {
-        self.graphs
-            .remove(&id)
-            .ok_or_else(|| coded_error("ERR_HEAPDIFF_ENDED", format!("no open snapshot #{id}")))
+    pub fn take(&mut self, id: u32) -> Result<HeapGraph> {
+        self.graphs.remove(&id).ok_or_else(|| {
+            coded(
+                errors::HEAPDIFF_ENDED,
+                format!("no open snapshot #{id} (the HeapDiff has ended)"),
+            )
+        })
     }
 }
 
@@ -65,13 +60,15 @@ impl GraphStore {
     }
 
     /// Parses a `.heapsnapshot` file (the fallback route) and holds it.
-    #[napi(catch_unwind)]
+    #[napi]
     pub fn load_file(&mut self, path: String) -> Result<u32> {
-        let file = std::fs::File::open(&path)
-            .map_err(|e| coded_error("ERR_SNAPSHOT_READ", format!("{path}: {e}")))?;
-        let graph = parse_heap_snapshot(std::io::BufReader::with_capacity(1 << 20, file))
-            .map_err(|e| coded_error("ERR_SNAPSHOT_PARSE", format!("{path}: {e}")))?;
-        Ok(self.insert(graph))
+        guard(|| {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| coded(errors::SNAPSHOT_READ, format!("{path}: {e}")))?;
+            let graph = parse_heap_snapshot(std::io::BufReader::with_capacity(1 << 20, file))
+                .map_err(|e| coded(errors::SNAPSHOT_PARSE, format!("{path}: {e}")))?;
+            Ok(self.insert(graph))
+        })
     }
 
     /// Drops a held snapshot (a HeapDiff collected without `end()`).
@@ -81,87 +78,102 @@ impl GraphStore {
     }
 
     /// memwatch class name -> node count of a held snapshot.
-    #[napi(catch_unwind)]
-    pub fn class_counts<'e>(&self, env: &'e Env, id: u32) -> Result<Object<'e>> {
-        let g = self
-            .graphs
-            .get(&id)
-            .ok_or_else(|| coded_error("ERR_HEAPDIFF_ENDED", format!("no open snapshot #{id}")))?;
-        let mut counts: HashMap<&str, u64> = HashMap::new();
-        for n in 0..g.node_count() as u32 {
-            if let Some(c) = memwatch_class(g, n) {
-                *counts.entry(c).or_default() += 1;
+    #[napi(ts_return_type = "Record<string, number>")]
+    pub fn class_counts(&self, id: u32) -> Result<HashMap<String, u32>> {
+        guard(|| {
+            let g = self.graphs.get(&id).ok_or_else(|| {
+                coded(errors::HEAPDIFF_ENDED, format!("no open snapshot #{id}"))
+            })?;
+            let mut counts: HashMap<String, u32> = HashMap::new();
+            for n in 0..g.node_count() as u32 {
+                if let Some(c) = memwatch_class(g, n) {
+                    *counts.entry(c.to_owned()).or_default() += 1;
+                }
             }
-        }
-        let mut o = Object::new(env)?;
-        for (k, v) in counts {
-            o.set(k, v as f64)?;
-        }
-        Ok(o)
+            Ok(counts)
+        })
     }
 
-    /// Diffs two held snapshots in memwatch's HeapDiff schema and releases
-    /// both. With `examples > 0`, the top growing classes get up to that many
-    /// sample objects with their shortest retainer path from the GC roots,
-    /// and every row gets the retained size of its added objects (these need
-    /// the `after` snapshot to have been taken with edges).
-    #[napi(catch_unwind)]
-    pub fn diff<'e>(
-        &mut self,
-        env: &'e Env,
-        before: u32,
-        after: u32,
-        examples: u32,
-    ) -> Result<Object<'e>> {
-        let b = self.take(before)?;
-        let a = self.take(after)?;
-        // DevTools' rules, so retained sizes match what users see there.
-        let dom = dominators_with_rules(&a, RetainRules::DevTools);
-        let d = diff_with(&b, &a, &dom);
-        // Classes that get examples: largest net growth first.
-        let mut growing: Vec<&ClassChange> = d
-            .details
-            .iter()
-            .filter(|r| r.added > 0 && r.size_bytes() > 0)
-            .collect();
-        growing.sort_by_key(|r| std::cmp::Reverse(r.size_bytes()));
-        let growing: Vec<&str> = growing
-            .iter()
-            .take(EXAMPLE_CLASSES)
-            .map(|r| r.what.as_str())
-            .collect();
-        let samples = if examples > 0 {
-            added_samples(&b, &a, &growing, examples as usize)
-        } else {
-            Vec::new()
-        };
-        let paths = (examples > 0).then(|| RootPaths::compute(&a));
-        let out = diff_object(env, &d, |row, o| {
-            let Some(paths) = &paths else { return Ok(()) };
-            o.set("retained_size_bytes", row.retained_added as f64)?;
-            o.set("retained_size", nice_size(row.retained_added as f64))?;
-            let Some(i) = growing.iter().position(|w| *w == row.what) else {
-                return Ok(());
-            };
-            let mut list = Vec::new();
-            for &node in samples.get(i).map(Vec::as_slice).unwrap_or(&[]) {
-                let mut ex = Object::new(env)?;
-                ex.set("id", a.node_id(node) as f64)?;
-                ex.set("self_size", a.self_size(node) as f64)?;
-                ex.set("retained_size", dom.retained_size(node) as f64)?;
-                let path = paths.path_to(&a, node).map(|p| format_path(&a, &p));
-                ex.set(
-                    "path",
-                    path.unwrap_or_else(|| "(unreachable from the GC roots)".into()),
-                )?;
-                list.push(ex);
-            }
-            o.set("examples", list)
-        })?;
-        drop((a, b, dom));
-        release_memory();
-        Ok(out)
+    /// Diffs two held snapshots (the fallback route: parsed files, which have
+    /// every name) in memwatch's HeapDiff schema and releases both.
+    #[napi]
+    pub fn diff(&mut self, before: u32, after: u32, examples: u32) -> Result<DiffResult> {
+        guard(|| {
+            let b = self.take(before)?;
+            let mut a = self.take(after)?;
+            let out = diff_result(&b, &mut a, examples, |_, _| {});
+            drop((a, b));
+            release_memory();
+            Ok(out)
+        })
     }
+}
+
+/// The diff of `before` and `after` in memwatch's shape. With `examples >
+/// 0`, the classes that grew most get up to that many sample objects with
+/// their shortest retainer path from the GC roots, and every row gets the
+/// retained size of its added objects (DevTools' rules, so the numbers match
+/// what users see there; `after` must have edges). `name_path` may fill in
+/// names the graph lacks for a path's nodes and edges before it is printed.
+pub fn diff_result(
+    before: &HeapGraph,
+    after: &mut HeapGraph,
+    examples: u32,
+    mut name_path: impl FnMut(&mut HeapGraph, &RetainerPath),
+) -> DiffResult {
+    if examples == 0 {
+        return DiffResult::new(&diff_counts(before, after), |_, _| {});
+    }
+    let dom = dominators_with_rules(after, RetainRules::DevTools);
+    let d = diff_with(before, after, &dom);
+    // Classes that get examples: largest net growth first.
+    let mut growing: Vec<&ClassChange> = d
+        .details
+        .iter()
+        .filter(|r| r.added > 0 && r.size_bytes() > 0)
+        .collect();
+    growing.sort_by_key(|r| std::cmp::Reverse(r.size_bytes()));
+    let growing: Vec<String> = growing
+        .iter()
+        .take(EXAMPLE_CLASSES)
+        .map(|r| r.what.clone())
+        .collect();
+    let names: Vec<&str> = growing.iter().map(String::as_str).collect();
+    let samples = added_samples(before, after, &names, examples as usize);
+    let paths: Vec<Vec<(u32, Option<RetainerPath>)>> = {
+        let roots = RootPaths::compute(after);
+        samples
+            .iter()
+            .map(|list| list.iter().map(|&n| (n, roots.path_to(after, n))).collect())
+            .collect()
+    };
+    for (_, path) in paths.iter().flatten() {
+        if let Some(p) = path {
+            name_path(after, p);
+        }
+    }
+    let after = &*after;
+    DiffResult::new(&d, |row, out| {
+        out.retained_size_bytes = Some(row.retained_added as f64);
+        out.retained_size = Some(nice_size(row.retained_added as f64));
+        let Some(i) = growing.iter().position(|w| *w == row.what) else {
+            return;
+        };
+        let list = paths.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        out.examples = Some(
+            list.iter()
+                .map(|(node, path)| DiffExample {
+                    id: after.node_id(*node) as f64,
+                    self_size: after.self_size(*node) as f64,
+                    retained_size: dom.retained_size(*node) as f64,
+                    path: path
+                        .as_ref()
+                        .map(|p| format_path(after, p))
+                        .unwrap_or_else(|| "(unreachable from the GC roots)".into()),
+                })
+                .collect(),
+        );
+    })
 }
 
 /// Hands memory freed by snapshots and graphs back to the OS: glibc keeps

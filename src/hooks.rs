@@ -7,8 +7,9 @@
 
 use crate::notify::Notifier;
 use crate::v8::{gc_type, HeapStatisticsReader, Isolate, V8Api};
+use memwatch_core::layout::HeapStatisticsReference;
 use memwatch_core::queue::BoundedQueue;
-use memwatch_core::stats::FullGcSample;
+use memwatch_core::stats::{FullGcSample, GcTypeTotals, HeapExtras};
 use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,9 @@ const GC_KINDS: usize = 5;
 struct ForcedGc {
     pause_ms: f64,
     full_gcs: u32,
+    /// Whether these GCs count in the per-type totals: yes for `gc()`, no
+    /// for a heap snapshot's (as @airbnb/node-memwatch skipped HeapDiff's).
+    counted: bool,
 }
 
 /// Time spent inside our own callbacks, for the overhead benchmark.
@@ -40,6 +44,7 @@ struct HookState {
     incremental_gcs: u64,
     started: [Option<Instant>; GC_KINDS],
     forced: Option<ForcedGc>,
+    by_type: GcTypeTotals,
     wake_pending: bool,
     cost: CallbackCost,
 }
@@ -100,6 +105,7 @@ impl Hooks {
                 incremental_gcs: 0,
                 started: [None; GC_KINDS],
                 forced: None,
+                by_type: GcTypeTotals::default(),
                 wake_pending: false,
                 cost: CallbackCost::default(),
             }),
@@ -136,10 +142,14 @@ impl Hooks {
     fn epilogue(&self, gc: c_int) {
         let t0 = Instant::now();
         let Some(mut s) = self.try_lock() else { return };
-        let pause_ms = kind_slot(gc)
+        let pause = kind_slot(gc)
             .and_then(|slot| s.started[slot].take())
-            .map(|start| t0.duration_since(start).as_secs_f64() * 1000.0)
-            .unwrap_or(0.0);
+            .map(|start| t0.duration_since(start))
+            .unwrap_or_default();
+        let pause_ms = pause.as_secs_f64() * 1000.0;
+        if s.forced.is_none_or(|f| f.counted) {
+            count_by_type(&mut s.by_type, gc, pause.as_nanos() as u64);
+        }
         if gc == gc_type::MARK_SWEEP_COMPACT {
             if let Some(forced) = s.forced.as_mut() {
                 forced.pause_ms += pause_ms;
@@ -171,6 +181,14 @@ impl Hooks {
             external_memory: n.external_memory,
             gc_pause_ms: pause_ms,
             incremental_gcs_before: s.incremental_gcs,
+            heap: HeapExtras {
+                total_heap_size_executable: n.total_heap_size_executable,
+                total_physical_size: n.total_physical_size,
+                total_available_size: n.total_available_size,
+                malloced_memory: n.malloced_memory,
+                peak_malloced_memory: n.peak_malloced_memory,
+            },
+            by_type: s.by_type,
         }
     }
 
@@ -235,8 +253,11 @@ impl Hooks {
     /// snapshot) with the epilogue accumulating instead of queueing, so the
     /// collections it causes do not reach `stats`/`leak` on their own.
     /// Must not be called from inside a GC callback.
-    fn quietly<R>(&self, f: impl FnOnce() -> R) -> (R, ForcedGc) {
-        let outer = self.lock().forced.replace(ForcedGc::default());
+    fn quietly<R>(&self, counted: bool, f: impl FnOnce() -> R) -> (R, ForcedGc) {
+        let outer = self.lock().forced.replace(ForcedGc {
+            counted,
+            ..ForcedGc::default()
+        });
         // The lock is released here: V8 calls our callbacks during `f`.
         let r = f();
         let mut s = self.lock();
@@ -249,10 +270,15 @@ impl Hooks {
     /// and returns one sample for all the mark-sweeps it ran: they count as
     /// one full GC.
     pub fn full_gc(&self) -> FullGcSample {
+        self.full_gc_counted().0
+    }
+
+    /// `full_gc`, and how many mark-sweep-compact epilogues V8 reported for it.
+    fn full_gc_counted(&self) -> (FullGcSample, u32) {
         let t0 = Instant::now();
         // SAFETY: called from JS on the isolate's thread.
         let ((), forced) =
-            self.quietly(|| unsafe { self.api.low_memory_notification(self.isolate) });
+            self.quietly(true, || unsafe { self.api.low_memory_notification(self.isolate) });
         let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
         // Without hooks nothing was timed inside V8; the call is (almost) all GC.
         let pause_ms = if forced.full_gcs > 0 {
@@ -261,23 +287,74 @@ impl Hooks {
             wall_ms
         };
         let mut s = self.lock();
-        self.sample_now(&mut s, pause_ms)
+        (self.sample_now(&mut s, pause_ms), forced.full_gcs)
     }
 
     /// Runs `f` so that the GCs it causes are not reported (HeapDiff's snapshots).
     pub fn without_samples<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.quietly(f).0
+        self.quietly(false, f).0
+    }
+
+    /// The start-up check of the GC callbacks on a V8 no table row was
+    /// verified on: a full GC must reach the epilogue as a
+    /// mark-sweep-compact, with plausible heap numbers read inside it.
+    /// Restores the registration as it was.
+    pub fn self_test(&self) -> Result<(), String> {
+        let was = self.is_registered();
+        self.start();
+        let (sample, full_gcs) = self.full_gc_counted();
+        if !was {
+            self.stop();
+        }
+        if crate::v8::test_hooks::fail("gc_callbacks") {
+            return Err("GC callbacks: failed by MEMWATCH_TEST_FAIL_CHECK".into());
+        }
+        if full_gcs == 0 {
+            return Err("a full GC did not reach the GC epilogue as a mark-sweep-compact".into());
+        }
+        if sample.used_heap_size == 0 || sample.used_heap_size > sample.total_heap_size {
+            return Err(format!(
+                "heap numbers read in the GC callback are implausible (used {}, total {})",
+                sample.used_heap_size, sample.total_heap_size
+            ));
+        }
+        Ok(())
     }
 
     pub fn isolate(&self) -> *mut Isolate {
         self.isolate
     }
 
-    /// Reads the heap statistics now (used by the start-up layout check).
-    pub fn with_fresh_reader<R>(&self, f: impl FnOnce(&HeapStatisticsReader) -> R) -> R {
+    /// Checks the `HeapStatistics` layout against `reference` (JS's
+    /// `v8.getHeapStatistics()`); see `HeapStatisticsReader::verify`.
+    pub fn verify_heap_statistics(
+        &self,
+        reference: impl Fn() -> Result<HeapStatisticsReference, String>,
+    ) -> Result<(), String> {
         let mut s = self.lock();
-        // SAFETY: called from JS on the isolate's thread.
-        unsafe { s.reader.refresh(self.isolate) };
-        f(&s.reader)
+        // SAFETY: called from JS on the isolate's thread, outside a GC.
+        unsafe { s.reader.verify(self.isolate, reference) }
     }
+}
+
+/// Adds one GC to its kind's count and time.
+fn count_by_type(t: &mut GcTypeTotals, gc: c_int, ns: u64) {
+    let (count, time) = match gc {
+        gc_type::SCAVENGE | gc_type::MINOR_MARK_SWEEP => (&mut t.scavenge_count, &mut t.scavenge_ns),
+        gc_type::MARK_SWEEP_COMPACT => (
+            &mut t.mark_sweep_compact_count,
+            &mut t.mark_sweep_compact_ns,
+        ),
+        gc_type::INCREMENTAL_MARKING => (
+            &mut t.incremental_marking_count,
+            &mut t.incremental_marking_ns,
+        ),
+        gc_type::PROCESS_WEAK_CALLBACKS => (
+            &mut t.process_weak_callbacks_count,
+            &mut t.process_weak_callbacks_ns,
+        ),
+        _ => return,
+    };
+    *count += 1;
+    *time += ns;
 }

@@ -7,12 +7,14 @@
 //! - `analysis`: `.heapsnapshot` files/streams analyzed off the JS thread (CLI, analyzeSnapshot).
 //! - `graphs`: graphs held for open HeapDiffs, and diffs in memwatch's shape.
 //! - `watcher`/`convert`: the JS-facing classes and value conversion.
+//! - `errors`: errors with a `code`, and the panic guard every export runs in.
 
 #[macro_use]
 extern crate napi_derive;
 
 mod analysis;
 mod convert;
+mod errors;
 mod graphs;
 mod hooks;
 mod notify;

@@ -40,9 +40,16 @@ unsafe extern "C" fn call_js(
 }
 
 impl Notifier {
+    /// With `keep_alive` false the function is unref'd: a pending wake-up
+    /// never keeps the process alive.
+    ///
     /// # Safety
     /// `env` and `callback` must be valid for the current call into the addon.
-    pub unsafe fn new(env: sys::napi_env, callback: sys::napi_value) -> napi::Result<Self> {
+    pub unsafe fn new(
+        env: sys::napi_env,
+        callback: sys::napi_value,
+        keep_alive: bool,
+    ) -> napi::Result<Self> {
         let mut name = ptr::null_mut();
         let label = "memwatch.gc";
         check(sys::napi_create_string_utf8(
@@ -67,7 +74,9 @@ impl Notifier {
             Some(call_js),
             &mut tsfn,
         ))?;
-        check(sys::napi_unref_threadsafe_function(env, tsfn))?;
+        if !keep_alive {
+            check(sys::napi_unref_threadsafe_function(env, tsfn))?;
+        }
         Ok(Self { tsfn })
     }
 

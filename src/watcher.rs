@@ -1,20 +1,21 @@
 //! The JS-facing classes. Conversion only: the GC work is in `hooks`, the
-//! arithmetic in `memwatch_core::stats`.
+//! arithmetic in `memwatch_core::stats`, the graphs in `graphs`.
 
-use crate::convert::{heap_reference, push_outcome, sample_from_js};
-use crate::graphs::{release_memory, GraphStore};
+use crate::convert::{heap_reference, DiffResult, GcEvents, SampleInput};
+use crate::errors::{self, coded, guard, OrInternal, Result};
+use crate::graphs::{diff_result, release_memory, GraphStore};
 use crate::hooks::Hooks;
 use crate::notify::{check, Notifier};
-use crate::snapshot::graph_from_snapshot;
+use crate::snapshot::{check_canary, graph_from_snapshot, WalkOptions};
 use crate::v8;
 use memwatch_core::stats::{FullGcSample, StatsEngine};
 use napi::bindgen_prelude::*;
 use napi::{sys, JsValue};
 use std::ffi::c_void;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-fn binding_error(e: impl std::fmt::Display) -> Error {
-    Error::new(Status::GenericFailure, e.to_string())
+fn unavailable(e: impl std::fmt::Display) -> errors::Error {
+    coded(errors::NATIVE_UNAVAILABLE, e.to_string())
 }
 
 /// Removes the GC hooks when the environment (the main thread at exit, or a
@@ -28,16 +29,29 @@ unsafe extern "C" fn env_cleanup(arg: *mut c_void) {
     });
 }
 
-fn events_for<'e>(
-    env: &'e Env,
-    engine: &mut StatsEngine,
-    samples: &[FullGcSample],
-) -> Result<Vec<Object<'e>>> {
-    let mut out = Vec::with_capacity(samples.len() * 2);
+fn events(engine: &mut StatsEngine, samples: &[FullGcSample]) -> GcEvents {
+    let mut out = GcEvents::new();
     for s in samples {
-        push_outcome(env, &mut out, &engine.record_full(s))?;
+        out.push(&engine.record_full(s));
     }
-    Ok(out)
+    out
+}
+
+/// `{ calls, totalNs, droppedSamples }`: time spent inside memwatch's own
+/// GC callbacks.
+#[napi(object)]
+pub struct CallbackCost {
+    pub calls: f64,
+    pub total_ns: f64,
+    pub dropped_samples: f64,
+}
+
+/// The snapshot canary's verdict for this process: `None` until a first
+/// snapshot checked it.
+static CANARY: Mutex<Option<std::result::Result<(), String>>> = Mutex::new(None);
+
+fn canary_verdict() -> Option<std::result::Result<(), String>> {
+    CANARY.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Native backend: V8 GC callbacks on the calling thread's isolate.
@@ -50,52 +64,90 @@ pub struct GcWatcher {
 #[napi]
 impl GcWatcher {
     /// `onWake` is called (later, from the event loop) when samples are
-    /// queued; `reference` is `v8.getHeapStatistics()` read just before, to
-    /// verify the struct layout. Throws if the V8 binding is unusable here.
-    #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env, on_wake: Function<(), ()>, reference: Object) -> Result<Self> {
-        let reference = heap_reference(&reference)?;
-        let api = v8::api().map_err(binding_error)?;
-        let isolate = api.current_isolate().map_err(binding_error)?;
-        // SAFETY: env and the function are valid for this call.
-        let notifier = unsafe { Notifier::new(env.raw(), on_wake.raw()) }?;
-        let hooks = Arc::new(Hooks::new(api, isolate, notifier));
-        hooks
-            .with_fresh_reader(|r| r.verify(&reference))
-            .map_err(|e| binding_error(v8::BindingError::LayoutMismatch(e.to_string())))?;
-        // Registered after the threadsafe function, so it runs before Node
-        // finalizes that function (cleanup hooks run in reverse order).
-        let arg = Arc::into_raw(hooks.clone()) as *mut c_void;
-        // SAFETY: valid env; `arg` is released by env_cleanup.
-        if let Err(e) =
-            check(unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(env_cleanup), arg) })
-        {
-            // SAFETY: not registered, so reclaim the reference here.
-            drop(unsafe { Arc::from_raw(arg as *const Hooks) });
-            return Err(e);
-        }
-        Ok(Self {
-            hooks,
-            engine: StatsEngine::new(),
+    /// queued; `readHeapStatistics` returns `v8.getHeapStatistics()`, called
+    /// between two native reads to verify the struct layout. Throws
+    /// `ERR_MEMWATCH_NATIVE_UNAVAILABLE` if the V8 binding is unusable here
+    /// (the caller then uses the fallback).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        on_wake: Function<(), ()>,
+        read_heap_statistics: Function<(), Object>,
+    ) -> Result<Self> {
+        guard(|| {
+            let api = v8::api().map_err(unavailable)?;
+            let isolate = api.current_isolate().map_err(unavailable)?;
+            // SAFETY: env and the function are valid for this call.
+            let notifier = unsafe { Notifier::new(env.raw(), on_wake.raw(), false) }.or_internal()?;
+            let hooks = Arc::new(Hooks::new(api, isolate, notifier));
+            let reference = || {
+                let o = read_heap_statistics
+                    .call(())
+                    .map_err(|e| format!("v8.getHeapStatistics() threw: {}", e.reason))?;
+                heap_reference(&o)
+            };
+            hooks
+                .verify_heap_statistics(reference)
+                .map_err(|e| unavailable(v8::BindingError::LayoutMismatch(e)))?;
+            if v8::test_hooks::fail("heap_statistics") {
+                return Err(unavailable(v8::BindingError::LayoutMismatch(
+                    "failed by MEMWATCH_TEST_FAIL_CHECK".into(),
+                )));
+            }
+            if !api.runtime.verified {
+                hooks
+                    .self_test()
+                    .map_err(|e| unavailable(v8::BindingError::CheckFailed(e)))?;
+            }
+            // Registered after the threadsafe function, so it runs before Node
+            // finalizes that function (cleanup hooks run in reverse order).
+            let arg = Arc::into_raw(hooks.clone()) as *mut c_void;
+            // SAFETY: valid env; `arg` is released by env_cleanup.
+            if let Err(e) =
+                check(unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(env_cleanup), arg) })
+            {
+                // SAFETY: not registered, so reclaim the reference here.
+                drop(unsafe { Arc::from_raw(arg as *const Hooks) });
+                return Err(e).or_internal();
+            }
+            Ok(Self {
+                hooks,
+                engine: StatsEngine::new(),
+            })
         })
     }
 
     /// V8's version string, e.g. "11.3.244.8-node.33".
     #[napi(getter)]
     pub fn v8_version(&self) -> String {
-        v8::api().map(|a| a.version.to_string()).unwrap_or_default()
+        v8::runtime()
+            .map(|r| r.version.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether this V8's layouts were checked against its headers at build
+    /// time (false: a newer V8, accepted after the start-up checks).
+    #[napi(getter)]
+    pub fn verified(&self) -> bool {
+        v8::runtime().map(|r| r.verified).unwrap_or(false)
     }
 
     /// Registers the GC callbacks (idempotent).
-    #[napi(catch_unwind)]
-    pub fn start(&self) {
-        self.hooks.start();
+    #[napi]
+    pub fn start(&self) -> Result<()> {
+        guard(|| {
+            self.hooks.start();
+            Ok(())
+        })
     }
 
     /// Removes the GC callbacks (idempotent).
-    #[napi(catch_unwind)]
-    pub fn stop(&self) {
-        self.hooks.stop();
+    #[napi]
+    pub fn stop(&self) -> Result<()> {
+        guard(|| {
+            self.hooks.stop();
+            Ok(())
+        })
     }
 
     #[napi(getter)]
@@ -103,32 +155,188 @@ impl GcWatcher {
         self.hooks.is_registered()
     }
 
-    /// Events for the full GCs seen since the last drain, oldest first:
-    /// `[{type:'leak'|'stats', data}]`.
-    #[napi(catch_unwind)]
-    pub fn drain<'e>(&mut self, env: &'e Env) -> Result<Vec<Object<'e>>> {
-        let samples = self.hooks.drain();
-        events_for(env, &mut self.engine, &samples)
+    /// Events for the full GCs seen since the last drain, oldest first.
+    #[napi]
+    pub fn drain(&mut self) -> Result<GcEvents> {
+        guard(|| Ok(events(&mut self.engine, &self.hooks.drain())))
     }
 
     /// A full GC now; returns the pending events followed by the events of
-    /// this GC (the last one is its `stats`).
-    #[napi(catch_unwind)]
-    pub fn gc<'e>(&mut self, env: &'e Env) -> Result<Vec<Object<'e>>> {
-        let mut samples = self.hooks.drain();
-        samples.push(self.hooks.full_gc());
-        events_for(env, &mut self.engine, &samples)
+    /// this GC (the last `stats` is its own).
+    #[napi]
+    pub fn gc(&mut self) -> Result<GcEvents> {
+        guard(|| {
+            let mut samples = self.hooks.drain();
+            samples.push(self.hooks.full_gc());
+            Ok(events(&mut self.engine, &samples))
+        })
     }
 
-    /// Time spent inside memwatch's own GC callbacks: `{ calls, totalNs, droppedSamples }`.
-    #[napi(catch_unwind)]
-    pub fn callback_cost<'e>(&self, env: &'e Env) -> Result<Object<'e>> {
+    /// Time spent inside memwatch's own GC callbacks.
+    #[napi]
+    pub fn callback_cost(&self) -> CallbackCost {
         let c = self.hooks.callback_cost();
-        let mut o = Object::new(env)?;
-        o.set("calls", c.calls as f64)?;
-        o.set("totalNs", c.total_ns as f64)?;
-        o.set("droppedSamples", self.hooks.dropped_samples() as f64)?;
-        Ok(o)
+        CallbackCost {
+            calls: c.calls as f64,
+            total_ns: c.total_ns as f64,
+            dropped_samples: self.hooks.dropped_samples() as f64,
+        }
+    }
+
+    /// V8's heap-profiler id of `value`: 0 when V8's id map has no entry for
+    /// it (see `lib/heapdiff.js` for how memwatch reads that).
+    #[napi]
+    pub fn object_id(&self, value: Unknown) -> Result<u32> {
+        guard(|| {
+            let api = v8::profiler_api().map_err(unavailable)?;
+            // SAFETY: on the isolate's thread, from JS; `value` is live.
+            Ok(unsafe { api.object_id(self.hooks.isolate(), value.raw()) })
+        })
+    }
+
+    /// Clears V8's object-id map (which otherwise keeps every later GC
+    /// several times slower) unless `marker` — an object created right after
+    /// memwatch's last snapshot — has an id, which means someone else (a
+    /// snapshot, DevTools, an allocation tracker) used the map since. Check
+    /// and clear happen in this one call: no JS (and no inspector message)
+    /// can run in between. Returns whether it cleared.
+    #[napi]
+    pub fn clear_object_ids_unless_used(&self, marker: Unknown) -> Result<bool> {
+        guard(|| {
+            let api = v8::profiler_api().map_err(unavailable)?;
+            let isolate = self.hooks.isolate();
+            // SAFETY: on the isolate's thread, from JS, outside a GC.
+            let cleared = unsafe {
+                if api.object_id(isolate, marker.raw()) != 0 {
+                    false
+                } else {
+                    api.clear_object_ids(isolate);
+                    true
+                }
+            };
+            release_memory();
+            Ok(cleared)
+        })
+    }
+
+    /// Takes a heap snapshot through V8's profiler (its GCs are not reported
+    /// as `stats`), copies its nodes into `store`, deletes V8's copy at once
+    /// and returns the graph's id. The first snapshot of a process also
+    /// checks `canary` (see `snapshot::check_canary`); a V8 that fails it is
+    /// refused with `ERR_MEMWATCH_NATIVE_UNAVAILABLE` here and from then on.
+    #[napi]
+    pub fn snapshot_into(
+        &self,
+        env: &Env,
+        store: &mut GraphStore,
+        canary: Unknown,
+        marker: Unknown,
+    ) -> Result<u32> {
+        guard(|| {
+            let api = v8::profiler_api().map_err(unavailable)?;
+            if let Some(Err(why)) = canary_verdict() {
+                return Err(unavailable(why));
+            }
+            let isolate = self.hooks.isolate();
+            // SAFETY: called from JS on the isolate's thread, outside a GC.
+            let snap = self
+                .hooks
+                .without_samples(|| unsafe { api.take_snapshot(isolate) })
+                .ok_or_else(|| coded(errors::INTERNAL, "V8 returned no heap snapshot"))?;
+            // SAFETY: as above; ids of live values of this isolate.
+            let (canary_id, marker_id) = unsafe {
+                (
+                    api.object_id(isolate, canary.raw()),
+                    api.object_id(isolate, marker.raw()),
+                )
+            };
+            let options = WalkOptions {
+                edges: false,
+                hide_id: marker_id,
+                canary_id,
+            };
+            // SAFETY: as above; `snap` is deleted right after.
+            let walked = unsafe { graph_from_snapshot(env.raw(), &snap, options) };
+            if canary_verdict().is_none() {
+                let found = walked
+                    .as_ref()
+                    .ok()
+                    .and_then(|w| w.canary_index)
+                    // SAFETY: as above; the snapshot is still alive.
+                    .and_then(|i| unsafe { snap.describe(env.raw(), i) });
+                let mut verdict = check_canary(found.as_ref(), canary_id);
+                if v8::test_hooks::fail("snapshot_canary") {
+                    verdict = Err("canary failed by MEMWATCH_TEST_FAIL_CHECK".into());
+                }
+                *CANARY.lock().unwrap_or_else(|e| e.into_inner()) = Some(verdict.clone());
+                verdict.map_err(unavailable)?;
+            }
+            drop(snap);
+            let walked = walked
+                .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?;
+            Ok(store.insert(walked.graph))
+        })
+    }
+
+    /// Takes the "after" snapshot and diffs the held `before` graph against
+    /// it (releasing `before`). Without examples only nodes are copied and
+    /// V8's snapshot is deleted before the diff; with examples edges are
+    /// copied too and V8's snapshot lives until the names of the printed
+    /// retainer paths have been read from it.
+    #[napi]
+    pub fn end_diff(
+        &self,
+        env: &Env,
+        store: &mut GraphStore,
+        before: u32,
+        examples: u32,
+        marker: Unknown,
+    ) -> Result<DiffResult> {
+        guard(|| {
+            let api = v8::profiler_api().map_err(unavailable)?;
+            let b = store.take(before)?;
+            let isolate = self.hooks.isolate();
+            // SAFETY: called from JS on the isolate's thread, outside a GC.
+            let snap = self
+                .hooks
+                .without_samples(|| unsafe { api.take_snapshot(isolate) })
+                .ok_or_else(|| coded(errors::INTERNAL, "V8 returned no heap snapshot"))?;
+            let options = WalkOptions {
+                edges: examples > 0,
+                // SAFETY: as above.
+                hide_id: unsafe { api.object_id(isolate, marker.raw()) },
+                canary_id: 0,
+            };
+            // SAFETY: as above.
+            let walked = unsafe { graph_from_snapshot(env.raw(), &snap, options) };
+            let mut a = walked
+                .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?
+                .graph;
+            let out = if examples == 0 {
+                drop(snap);
+                diff_result(&b, &mut a, 0, |_, _| {})
+            } else {
+                let out = diff_result(&b, &mut a, examples, |g, path| {
+                    for step in &path.steps {
+                        let first = g.edges(step.node).start;
+                        // SAFETY: as above; `snap` is alive until after this.
+                        unsafe {
+                            g.set_node_name(step.node, &snap.node_name(env.raw(), step.node));
+                            let name = snap.edge_name(env.raw(), step.node, step.edge - first);
+                            g.set_edge_name(step.edge, &name);
+                        }
+                    }
+                    // SAFETY: as above.
+                    let target = unsafe { snap.node_name(env.raw(), path.target) };
+                    g.set_node_name(path.target, &target);
+                });
+                drop(snap);
+                out
+            };
+            drop((a, b));
+            release_memory();
+            Ok(out)
+        })
     }
 }
 
@@ -145,6 +353,12 @@ pub struct JsStatsEngine {
     engine: StatsEngine,
 }
 
+impl Default for JsStatsEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[napi]
 impl JsStatsEngine {
     #[napi(constructor)]
@@ -154,94 +368,191 @@ impl JsStatsEngine {
         }
     }
 
-    /// Feeds one full GC described by `sample` (`time_ms`, `used_heap_size`,
-    /// `total_heap_size`, `heap_size_limit`, `external_memory`, `gc_pause_ms`,
-    /// `incremental_gcs_before`); returns its events.
-    #[napi(catch_unwind)]
-    pub fn record<'e>(&mut self, env: &'e Env, sample: Object) -> Result<Vec<Object<'e>>> {
-        let s = sample_from_js(&sample)?;
-        events_for(env, &mut self.engine, &[s])
+    /// Feeds one full GC; returns its events. Throws `ERR_INVALID_ARG_TYPE`
+    /// for a field that is not a non-negative number.
+    #[napi]
+    pub fn record(&mut self, sample: SampleInput) -> Result<GcEvents> {
+        guard(|| {
+            let s = sample
+                .to_sample()
+                .map_err(|m| coded(errors::INVALID_ARG_TYPE, m))?;
+            Ok(events(&mut self.engine, &[s]))
+        })
     }
 }
 
 /// Why the native binding cannot be used in this process, or null if it can
 /// (symbols and version only; the layout is checked by `GcWatcher`).
-#[napi(catch_unwind)]
+#[napi]
 pub fn native_binding_problem() -> Option<String> {
     v8::api().err().map(|e| e.to_string())
 }
 
-/// The mangled V8 symbols the binding resolves (for the cross-version test).
+/// Why native heap snapshots are unavailable here, or null.
 #[napi]
-pub fn v8_symbols() -> Vec<String> {
-    v8::symbols()
-        .map(|s| s.to_string_lossy().into_owned())
+pub fn profiler_problem() -> Option<String> {
+    if let Err(e) = v8::profiler_api() {
+        return Some(e.to_string());
+    }
+    match canary_verdict() {
+        Some(Err(why)) => Some(why),
+        _ => None,
+    }
+}
+
+/// The mangled V8 symbols the binding resolves on this runtime (for the
+/// test that checks them against this node's exports).
+#[napi]
+pub fn v8_symbols() -> Result<Vec<String>> {
+    guard(|| {
+        Ok(v8::symbols_for_runtime()
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect())
+    })
+}
+
+/// One row of the binding's symbol table (for the cross-platform test).
+#[napi(object)]
+pub struct SymbolRow {
+    pub itanium: String,
+    pub msvc: String,
+    /// 'gc' | 'snapshot' | 'sampling'
+    pub part: String,
+    /// The first and last V8 version (major.minor) whose table rows use it.
+    pub v8_first: String,
+    pub v8_last: String,
+}
+
+/// The whole symbol table with the V8 versions that use each row.
+#[napi]
+pub fn v8_symbol_table() -> Vec<SymbolRow> {
+    use memwatch_core::layout::V8_PROFILES;
+    use v8::symbols::{used_by, Part, ROWS};
+    ROWS.iter()
+        .filter_map(|r| {
+            let users: Vec<_> = V8_PROFILES.iter().filter(|p| used_by(p, r.sym)).collect();
+            let (first, last) = (users.first()?, users.last()?);
+            Some(SymbolRow {
+                itanium: r.itanium.to_string_lossy().into_owned(),
+                msvc: r.msvc.to_string_lossy().into_owned(),
+                part: match r.part {
+                    Part::Gc => "gc",
+                    Part::Snapshot => "snapshot",
+                    Part::Sampling => "sampling",
+                }
+                .to_owned(),
+                v8_first: first.first.to_string(),
+                v8_last: last.last.to_string(),
+            })
+        })
         .collect()
 }
 
-/// The `HeapStatistics` byte offsets assumed for a V8 major, or null if that
-/// major is not supported (for the test that compares them with the headers).
-#[napi(catch_unwind)]
-pub fn heap_statistics_layout<'e>(env: &'e Env, v8_major: u32) -> Result<Option<Object<'e>>> {
-    let Some(l) = memwatch_core::layout::heap_statistics_layout(v8_major) else {
-        return Ok(None);
-    };
-    let mut o = Object::new(env)?;
-    for (k, v) in [
-        ("size", l.size),
-        ("total_heap_size", l.total_heap_size),
-        ("total_heap_size_executable", l.total_heap_size_executable),
-        ("total_physical_size", l.total_physical_size),
-        ("total_available_size", l.total_available_size),
-        ("used_heap_size", l.used_heap_size),
-        ("heap_size_limit", l.heap_size_limit),
-        ("malloced_memory", l.malloced_memory),
-        ("external_memory", l.external_memory),
-        ("peak_malloced_memory", l.peak_malloced_memory),
-        ("number_of_native_contexts", l.number_of_native_contexts),
-        ("number_of_detached_contexts", l.number_of_detached_contexts),
-    ] {
-        o.set(k, v as u32)?;
-    }
-    Ok(Some(o))
+/// The `HeapStatistics` byte offsets assumed for a V8 version, or null if no
+/// table row covers it (for the test that compares them with the headers).
+#[napi(object)]
+pub struct HeapStatisticsOffsets {
+    pub size: u32,
+    #[napi(js_name = "total_heap_size")]
+    pub total_heap_size: u32,
+    #[napi(js_name = "total_heap_size_executable")]
+    pub total_heap_size_executable: u32,
+    #[napi(js_name = "total_physical_size")]
+    pub total_physical_size: u32,
+    #[napi(js_name = "total_available_size")]
+    pub total_available_size: u32,
+    #[napi(js_name = "used_heap_size")]
+    pub used_heap_size: u32,
+    #[napi(js_name = "heap_size_limit")]
+    pub heap_size_limit: u32,
+    #[napi(js_name = "malloced_memory")]
+    pub malloced_memory: u32,
+    #[napi(js_name = "external_memory")]
+    pub external_memory: u32,
+    #[napi(js_name = "peak_malloced_memory")]
+    pub peak_malloced_memory: u32,
+    #[napi(js_name = "number_of_native_contexts")]
+    pub number_of_native_contexts: u32,
+    #[napi(js_name = "number_of_detached_contexts")]
+    pub number_of_detached_contexts: u32,
 }
 
 #[napi]
-impl GcWatcher {
-    /// Takes a heap snapshot through V8's profiler (its GCs are not reported
-    /// as `stats`), copies it into `store` (nodes; edges too with
-    /// `with_edges`), deletes V8's copy at once and returns the graph's id.
-    #[napi(catch_unwind)]
-    pub fn snapshot_into(&self, store: &mut GraphStore, with_edges: bool) -> Result<u32> {
-        let api = v8::profiler_api().map_err(binding_error)?;
-        let isolate = self.hooks.isolate();
-        // SAFETY: called from JS on the isolate's thread, outside a GC.
-        let snap = self
-            .hooks
-            .without_samples(|| unsafe { api.take_snapshot(isolate) })
-            .ok_or_else(|| binding_error("V8 returned no heap snapshot"))?;
-        // SAFETY: as above; `snap` is dropped (deleted) right after the walk.
-        let graph = unsafe { graph_from_snapshot(&snap, with_edges) };
-        drop(snap);
-        release_memory();
-        let graph = graph.map_err(|e| binding_error(format!("heap snapshot walk: {e}")))?;
-        Ok(store.insert(graph))
-    }
-
-    /// Forgets V8's object-id map (after the last open HeapDiff ends), which
-    /// otherwise keeps every later GC several times slower, and trims malloc.
-    #[napi(catch_unwind)]
-    pub fn clear_object_ids(&self) -> Result<()> {
-        let api = v8::profiler_api().map_err(binding_error)?;
-        // SAFETY: called from JS on the isolate's thread, outside a GC.
-        unsafe { api.clear_object_ids(self.hooks.isolate()) };
-        release_memory();
-        Ok(())
-    }
+pub fn heap_statistics_layout(v8_major: u32, v8_minor: u32) -> Option<HeapStatisticsOffsets> {
+    let l = memwatch_core::layout::heap_statistics_layout(memwatch_core::layout::V8Version::new(
+        v8_major, v8_minor,
+    ))?;
+    let o = |v: usize| v as u32;
+    Some(HeapStatisticsOffsets {
+        size: o(l.size),
+        total_heap_size: o(l.total_heap_size),
+        total_heap_size_executable: o(l.total_heap_size_executable),
+        total_physical_size: o(l.total_physical_size),
+        total_available_size: o(l.total_available_size),
+        used_heap_size: o(l.used_heap_size),
+        heap_size_limit: o(l.heap_size_limit),
+        malloced_memory: o(l.malloced_memory),
+        external_memory: o(l.external_memory),
+        peak_malloced_memory: o(l.peak_malloced_memory),
+        number_of_native_contexts: o(l.number_of_native_contexts),
+        number_of_detached_contexts: o(l.number_of_detached_contexts),
+    })
 }
 
-/// Why native heap snapshots are unavailable here, or null.
-#[napi(catch_unwind)]
-pub fn profiler_problem() -> Option<String> {
-    v8::profiler_api().err().map(|e| e.to_string())
+/// The table row the binding uses for a V8 version string: `{ snapshot,
+/// utf8, verified }`, or null (for the probe test).
+#[napi(object)]
+pub struct ProfileInfo {
+    /// 'ObjectNameResolver' | 'ContextNameResolver'
+    pub snapshot: String,
+    /// 'WriteUtf8' | 'WriteUtf8V2'
+    pub utf8: String,
+    pub verified: bool,
+}
+
+#[napi]
+pub fn v8_profile(version: String) -> Option<ProfileInfo> {
+    use memwatch_core::layout::{profile_for, ProfileChoice};
+    let (p, verified) = match profile_for(&version) {
+        ProfileChoice::Verified(p) => (p, true),
+        ProfileChoice::Unverified(p) => (p, false),
+        ProfileChoice::Unsupported => return None,
+    };
+    Some(ProfileInfo {
+        snapshot: format!("{:?}", p.snapshot),
+        utf8: format!("{:?}", p.utf8),
+        verified,
+    })
+}
+
+/// The enum values the binding passes to or compares with V8, as JSON (for
+/// the test that compares them with each version's headers):
+/// `{ gc_type, node_type, edge_type, utf8 }`.
+#[napi]
+pub fn v8_assumptions() -> String {
+    use memwatch_core::heap::{EdgeKind, NodeKind};
+    use v8::gc_type as g;
+    let nodes: Vec<String> = (0..=14u8)
+        .map(|i| format!("{:?}:{i}", NodeKind::from_u8(i).name()))
+        .collect();
+    let edges: Vec<String> = (0..=6u8)
+        .map(|i| format!("{:?}:{i}", EdgeKind::from_u8(i).name()))
+        .collect();
+    format!(
+        "{{\"gc_type\":{{\"scavenge\":{},\"minor_mark_sweep\":{},\"mark_sweep_compact\":{},\
+         \"incremental_marking\":{},\"process_weak_callbacks\":{}}},\
+         \"node_type\":{{{}}},\"edge_type\":{{{}}},\
+         \"utf8\":{{\"write_utf8_options\":{},\"write_utf8_v2_flags\":{}}}}}",
+        g::SCAVENGE,
+        g::MINOR_MARK_SWEEP,
+        g::MARK_SWEEP_COMPACT,
+        g::INCREMENTAL_MARKING,
+        g::PROCESS_WEAK_CALLBACKS,
+        nodes.join(","),
+        edges.join(","),
+        v8::WRITE_UTF8_OPTIONS,
+        v8::WRITE_UTF8_V2_FLAGS,
+    )
 }

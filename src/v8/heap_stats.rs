@@ -1,13 +1,13 @@
 //! `v8::HeapStatistics` read through a buffer V8 fills in.
 //!
 //! The accessors are inline in the header, so fields are read at the offsets
-//! of `memwatch_core::layout`. The buffer is several times larger than the
+//! of the runtime's `V8Profile`. The buffer is several times larger than the
 //! struct and 8-byte aligned, so a V8 with a bigger struct cannot overrun it.
 
 use super::{Isolate, V8Api};
 use memwatch_core::layout::{
-    read_field, verify_heap_statistics, HeapStatisticsReference, LayoutError,
-    HEAP_STATISTICS_BUFFER,
+    read_field, verify_heap_statistics, verify_heap_statistics_strict, HeapStatisticsReference,
+    LayoutError, HEAP_STATISTICS_BUFFER,
 };
 use std::ffi::c_void;
 
@@ -16,14 +16,26 @@ use std::ffi::c_void;
 pub struct HeapNumbers {
     pub used_heap_size: u64,
     pub total_heap_size: u64,
+    pub total_heap_size_executable: u64,
+    pub total_physical_size: u64,
+    pub total_available_size: u64,
     pub heap_size_limit: u64,
+    pub malloced_memory: u64,
+    pub peak_malloced_memory: u64,
     pub external_memory: u64,
 }
+
+type Buffer = Box<[u64; HEAP_STATISTICS_BUFFER / 8]>;
 
 pub struct HeapStatisticsReader {
     api: &'static V8Api,
     // u64 words for alignment; allocated once so the GC callback never allocates.
-    buf: Box<[u64; HEAP_STATISTICS_BUFFER / 8]>,
+    buf: Buffer,
+}
+
+fn bytes(buf: &Buffer) -> &[u8] {
+    // SAFETY: a [u64; N] is N*8 initialised bytes.
+    unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const u8, HEAP_STATISTICS_BUFFER) }
 }
 
 impl HeapStatisticsReader {
@@ -33,13 +45,6 @@ impl HeapStatisticsReader {
         // larger than any HeapStatistics; it holds no resources (no destructor).
         unsafe { (api.heap_statistics_ctor)(buf.as_mut_ptr() as *mut c_void) };
         Self { api, buf }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: a [u64; N] is N*8 initialised bytes.
-        unsafe {
-            std::slice::from_raw_parts(self.buf.as_ptr() as *const u8, HEAP_STATISTICS_BUFFER)
-        }
     }
 
     /// Refreshes the buffer. Allocation-free; safe inside a GC callback (what
@@ -52,19 +57,52 @@ impl HeapStatisticsReader {
     }
 
     pub fn numbers(&self) -> HeapNumbers {
-        let l = &self.api.heap_statistics_layout;
-        let b = self.bytes();
+        let l = &self.api.runtime.profile.heap_statistics;
+        let b = bytes(&self.buf);
         HeapNumbers {
             used_heap_size: read_field(b, l.used_heap_size),
             total_heap_size: read_field(b, l.total_heap_size),
+            total_heap_size_executable: read_field(b, l.total_heap_size_executable),
+            total_physical_size: read_field(b, l.total_physical_size),
+            total_available_size: read_field(b, l.total_available_size),
             heap_size_limit: read_field(b, l.heap_size_limit),
+            malloced_memory: read_field(b, l.malloced_memory),
+            peak_malloced_memory: read_field(b, l.peak_malloced_memory),
             external_memory: read_field(b, l.external_memory),
         }
     }
 
-    /// Checks the assumed layout against what JS's `v8.getHeapStatistics()`
-    /// said just before; call right after `refresh`.
-    pub fn verify(&self, reference: &HeapStatisticsReference) -> Result<(), LayoutError> {
-        verify_heap_statistics(&self.api.heap_statistics_layout, self.bytes(), reference)
+    /// Checks the assumed layout: reads the struct, lets `reference` read
+    /// `v8.getHeapStatistics()`, reads again, and compares. A verified table
+    /// row gets the plausibility check; a guessed one (a V8 newer than the
+    /// table) must match field by field.
+    ///
+    /// # Safety
+    /// `isolate` must be live and the caller on its thread, outside a GC.
+    pub unsafe fn verify(
+        &mut self,
+        isolate: *mut Isolate,
+        reference: impl Fn() -> Result<HeapStatisticsReference, String>,
+    ) -> Result<(), String> {
+        let layout = self.api.runtime.profile.heap_statistics;
+        if self.api.runtime.verified {
+            let js = reference()?;
+            self.refresh(isolate);
+            return verify_heap_statistics(&layout, bytes(&self.buf), &js).map_err(|e| e.to_string());
+        }
+        // Something (a GC, an allocation in V8) may change a field between
+        // the reads; a real mismatch persists, a race does not.
+        let mut last: Option<LayoutError> = None;
+        for _ in 0..3 {
+            self.refresh(isolate);
+            let before = self.buf.clone();
+            let js = reference()?;
+            self.refresh(isolate);
+            match verify_heap_statistics_strict(&layout, bytes(&before), bytes(&self.buf), &js) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.map(|e| e.to_string()).unwrap_or_default())
     }
 }

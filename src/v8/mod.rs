@@ -1,27 +1,62 @@
 //! The V8 binding: the few V8 C++ functions that the `node` binary exports,
-//! resolved with `dlsym` at load time, no C++ toolchain involved.
+//! resolved at load time (dlsym, or GetProcAddress on Windows), no C++
+//! toolchain involved.
 //!
-//! Every signature below was checked against `include/node/v8-isolate.h`,
-//! `v8-callbacks.h`, `v8-statistics.h` and `v8-initialization.h` of Node 18,
-//! 20, 22 and 24 (V8 10.2, 11.3, 12.4, 13.6): the mangled names are the same
-//! in all four. C++ member functions take `this` as the first argument in the
-//! Itanium ABI, and C++ enums (`GCType`, `GCCallbackFlags`) are passed as
-//! `int`. Struct layouts come from `memwatch_core::layout`, and the one we
-//! read (`HeapStatistics`) is verified against `v8.getHeapStatistics()`
-//! before the binding is used (see `verify_heap_statistics`).
+//! - `symbols`: every function by its mangled names (Itanium and MSVC).
+//! - `memwatch_core::layout`: per V8 version range, the struct layouts read
+//!   and the symbol variants called (`V8Profile`), checked against each
+//!   version's headers by the test suite.
+//! - `heap_stats`: `HeapStatistics` read through a buffer V8 fills.
+//! - `profiler`: heap snapshots walked into Rust.
+//!
+//! C++ member functions take `this` as their first argument, and C++ enums
+//! (`GCType`, `GCCallbackFlags`) are passed as `int`, on every ABI Node runs
+//! on. One difference matters: a member function that returns a class type
+//! (`Local<T>`) returns it in a register on Itanium, but through a hidden
+//! pointer after `this` on MSVC (see `profiler::call_local`).
+//!
+//! A V8 newer than every table row (a Node released after this build) uses
+//! the newest row only after start-up checks pass (`Runtime::verified`):
+//! `HeapStatistics` against `v8.getHeapStatistics()` field by field, the GC
+//! callbacks against a full GC, the snapshot walk against a canary object.
+//! A failed check selects the fallback; it is never a crash.
 //!
 //! Never resolved here, on purpose: `Isolate::RequestGarbageCollectionForTesting`
 //! aborts the process unless node runs with `--expose-gc`.
 
+/// Resolves `$sym` as a function pointer of type `$ty`, or returns
+/// `BindingError::MissingSymbol` from the enclosing function.
+macro_rules! resolve_fn {
+    ($sym:expr, $ty:ty) => {{
+        let p = $crate::v8::symbols::lookup($sym).ok_or_else(|| {
+            $crate::v8::BindingError::MissingSymbol(
+                $crate::v8::symbols::row($sym)
+                    .name()
+                    .to_str()
+                    .unwrap_or("<non-utf8 symbol>"),
+            )
+        })?;
+        // SAFETY: the symbol's C++ signature was checked against the V8
+        // headers (see the type alias); a data pointer and a function pointer
+        // have the same representation on every platform Node supports.
+        unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
+    }};
+}
+
 mod heap_stats;
 mod profiler;
+pub mod symbols;
 
 pub use heap_stats::HeapStatisticsReader;
-pub use profiler::{node_type, EdgeName, ProfilerApi, Snapshot, SnapshotSink};
+pub use profiler::{
+    edge_type, node_type, EdgeName, NodeDescription, ProfilerApi, Snapshot, SnapshotSink,
+    WRITE_UTF8_OPTIONS, WRITE_UTF8_V2_FLAGS,
+};
 
-use memwatch_core::layout::{self, HeapStatisticsLayout};
+use memwatch_core::layout::{self, ProfileChoice, V8Profile, V8_PROFILES};
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::OnceLock;
+use symbols::Sym;
 
 /// Opaque `v8::Isolate`.
 #[repr(C)]
@@ -29,7 +64,8 @@ pub struct Isolate {
     _private: [u8; 0],
 }
 
-/// `v8::GCType` values (v8-callbacks.h).
+/// `v8::GCType` values (v8-callbacks.h; checked against the headers by the
+/// probe test, and against a real full GC on unverified versions).
 pub mod gc_type {
     pub const SCAVENGE: i32 = 1 << 0;
     pub const MINOR_MARK_SWEEP: i32 = 1 << 1;
@@ -57,40 +93,13 @@ type RemoveGcCallbackFn =
     unsafe extern "C" fn(this: *mut Isolate, cb: GcCallback, data: *mut c_void);
 /// `void Isolate::GetHeapStatistics(HeapStatistics*)`
 type GetHeapStatisticsFn = unsafe extern "C" fn(this: *mut Isolate, out: *mut c_void);
-/// `HeapStatistics::HeapStatistics()` (complete-object constructor, C1)
+/// `HeapStatistics::HeapStatistics()` (complete-object constructor; MSVC
+/// returns `this`, which is ignored).
 type HeapStatisticsCtorFn = unsafe extern "C" fn(this: *mut c_void);
 /// `void Isolate::LowMemoryNotification()`
 type LowMemoryNotificationFn = unsafe extern "C" fn(this: *mut Isolate);
 /// `static const char* V8::GetVersion()`
 type GetVersionFn = unsafe extern "C" fn() -> *const c_char;
-
-const SYM_GET_CURRENT: &CStr = c"_ZN2v87Isolate10GetCurrentEv";
-const SYM_ADD_PROLOGUE: &CStr =
-    c"_ZN2v87Isolate21AddGCPrologueCallbackEPFvPS0_NS_6GCTypeENS_15GCCallbackFlagsEPvES4_S2_";
-const SYM_ADD_EPILOGUE: &CStr =
-    c"_ZN2v87Isolate21AddGCEpilogueCallbackEPFvPS0_NS_6GCTypeENS_15GCCallbackFlagsEPvES4_S2_";
-const SYM_REMOVE_PROLOGUE: &CStr =
-    c"_ZN2v87Isolate24RemoveGCPrologueCallbackEPFvPS0_NS_6GCTypeENS_15GCCallbackFlagsEPvES4_";
-const SYM_REMOVE_EPILOGUE: &CStr =
-    c"_ZN2v87Isolate24RemoveGCEpilogueCallbackEPFvPS0_NS_6GCTypeENS_15GCCallbackFlagsEPvES4_";
-const SYM_GET_HEAP_STATISTICS: &CStr = c"_ZN2v87Isolate17GetHeapStatisticsEPNS_14HeapStatisticsE";
-const SYM_HEAP_STATISTICS_CTOR: &CStr = c"_ZN2v814HeapStatisticsC1Ev";
-const SYM_LOW_MEMORY_NOTIFICATION: &CStr = c"_ZN2v87Isolate21LowMemoryNotificationEv";
-const SYM_GET_VERSION: &CStr = c"_ZN2v82V810GetVersionEv";
-
-/// Every symbol the binding resolves, for the test that checks them against
-/// each supported node binary (the heap profiler's are in `profiler::SYMBOLS`).
-pub const GC_SYMBOLS: &[&CStr] = &[
-    SYM_GET_CURRENT,
-    SYM_ADD_PROLOGUE,
-    SYM_ADD_EPILOGUE,
-    SYM_REMOVE_PROLOGUE,
-    SYM_REMOVE_EPILOGUE,
-    SYM_GET_HEAP_STATISTICS,
-    SYM_HEAP_STATISTICS_CTOR,
-    SYM_LOW_MEMORY_NOTIFICATION,
-    SYM_GET_VERSION,
-];
 
 /// Why the native backend is not available (the JS side then uses perf_hooks).
 #[derive(Debug, Clone)]
@@ -98,6 +107,7 @@ pub enum BindingError {
     MissingSymbol(&'static str),
     UnsupportedVersion(String),
     LayoutMismatch(String),
+    CheckFailed(String),
     NoIsolate,
 }
 
@@ -107,12 +117,16 @@ impl std::fmt::Display for BindingError {
             BindingError::MissingSymbol(s) => {
                 write!(f, "V8 symbol not exported by this runtime: {s}")
             }
-            BindingError::UnsupportedVersion(v) => write!(
-                f,
-                "V8 {v} has no verified struct layouts (supported majors: {:?})",
-                layout::SUPPORTED_V8_MAJORS
-            ),
+            BindingError::UnsupportedVersion(v) => {
+                let first = V8_PROFILES.first().map(|p| p.first.to_string());
+                write!(
+                    f,
+                    "V8 {v} is older than any version this build knows (from {})",
+                    first.unwrap_or_default()
+                )
+            }
             BindingError::LayoutMismatch(m) => write!(f, "V8 struct layout check failed: {m}"),
+            BindingError::CheckFailed(m) => write!(f, "V8 start-up check failed: {m}"),
             BindingError::NoIsolate => write!(f, "no V8 isolate on this thread"),
         }
     }
@@ -120,7 +134,77 @@ impl std::fmt::Display for BindingError {
 
 impl std::error::Error for BindingError {}
 
-/// The resolved functions. Plain function pointers: `Copy`, `Send`, `Sync`.
+/// Test hooks, read once from the environment. They exist so the test suite
+/// can exercise the "unknown V8" path and failed checks on a known node; a
+/// hook can only make memwatch more careful (pick the fallback), never less.
+pub mod test_hooks {
+    use std::sync::OnceLock;
+
+    /// `MEMWATCH_TEST_V8_VERSION=15.0.0`: treat the runtime as this V8 version.
+    pub fn pretend_version() -> Option<&'static str> {
+        static V: OnceLock<Option<String>> = OnceLock::new();
+        V.get_or_init(|| std::env::var("MEMWATCH_TEST_V8_VERSION").ok().filter(|v| !v.is_empty()))
+            .as_deref()
+    }
+
+    /// `MEMWATCH_TEST_FAIL_CHECK=heap_statistics,gc_callbacks,snapshot_canary`:
+    /// make those start-up checks fail.
+    pub fn fail(check: &str) -> bool {
+        static V: OnceLock<Vec<String>> = OnceLock::new();
+        V.get_or_init(|| {
+            std::env::var("MEMWATCH_TEST_FAIL_CHECK")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .iter()
+        .any(|c| c == check)
+    }
+}
+
+/// The running V8 and the table row the binding uses for it.
+#[derive(Debug)]
+pub struct Runtime {
+    /// `V8::GetVersion()`, e.g. "14.6.202.34-node.40".
+    pub version: String,
+    pub profile: &'static V8Profile,
+    /// Whether the row was checked against this version's headers; if not,
+    /// the start-up checks decide.
+    pub verified: bool,
+}
+
+fn resolve_runtime() -> Result<Runtime, BindingError> {
+    let get_version = resolve_fn!(Sym::GetVersion, GetVersionFn);
+    // SAFETY: V8::GetVersion returns a static NUL-terminated string.
+    let real = unsafe { CStr::from_ptr(get_version()) }
+        .to_string_lossy()
+        .into_owned();
+    let version = test_hooks::pretend_version().map_or(real, str::to_owned);
+    match layout::profile_for(&version) {
+        ProfileChoice::Verified(profile) => Ok(Runtime {
+            version,
+            profile,
+            verified: true,
+        }),
+        ProfileChoice::Unverified(profile) => Ok(Runtime {
+            version,
+            profile,
+            verified: false,
+        }),
+        ProfileChoice::Unsupported => Err(BindingError::UnsupportedVersion(version)),
+    }
+}
+
+/// The runtime, resolved once per process.
+pub fn runtime() -> Result<&'static Runtime, BindingError> {
+    static RT: OnceLock<Result<Runtime, BindingError>> = OnceLock::new();
+    RT.get_or_init(resolve_runtime).as_ref().map_err(Clone::clone)
+}
+
+
+/// The GC-side functions. Plain function pointers: `Copy`, `Send`, `Sync`.
 #[derive(Clone, Copy)]
 pub struct V8Api {
     get_current: GetCurrentFn,
@@ -131,54 +215,21 @@ pub struct V8Api {
     get_heap_statistics: GetHeapStatisticsFn,
     heap_statistics_ctor: HeapStatisticsCtorFn,
     low_memory_notification: LowMemoryNotificationFn,
-    pub heap_statistics_layout: HeapStatisticsLayout,
-    pub version: &'static str,
-}
-
-fn lookup(name: &'static CStr) -> Result<*mut c_void, BindingError> {
-    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads.
-    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    if p.is_null() {
-        Err(BindingError::MissingSymbol(
-            name.to_str().unwrap_or("<non-utf8 symbol>"),
-        ))
-    } else {
-        Ok(p)
-    }
-}
-
-macro_rules! resolve_fn {
-    ($name:expr, $ty:ty) => {{
-        let p = lookup($name)?;
-        // SAFETY: the symbol's C++ signature was checked against the V8 headers
-        // (see the type alias); a data pointer and a function pointer have the
-        // same representation on every platform Node supports.
-        unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
-    }};
+    pub runtime: &'static Runtime,
 }
 
 fn resolve() -> Result<V8Api, BindingError> {
-    let get_version = resolve_fn!(SYM_GET_VERSION, GetVersionFn);
-    // SAFETY: V8::GetVersion returns a static NUL-terminated string.
-    let version = unsafe { CStr::from_ptr(get_version()) }
-        .to_string_lossy()
-        .into_owned();
-    let major = layout::parse_v8_major(&version);
-    let heap_statistics_layout = major
-        .and_then(layout::heap_statistics_layout)
-        .ok_or_else(|| BindingError::UnsupportedVersion(version.clone()))?;
+    let runtime = runtime()?;
     Ok(V8Api {
-        get_current: resolve_fn!(SYM_GET_CURRENT, GetCurrentFn),
-        add_prologue: resolve_fn!(SYM_ADD_PROLOGUE, AddGcCallbackFn),
-        add_epilogue: resolve_fn!(SYM_ADD_EPILOGUE, AddGcCallbackFn),
-        remove_prologue: resolve_fn!(SYM_REMOVE_PROLOGUE, RemoveGcCallbackFn),
-        remove_epilogue: resolve_fn!(SYM_REMOVE_EPILOGUE, RemoveGcCallbackFn),
-        get_heap_statistics: resolve_fn!(SYM_GET_HEAP_STATISTICS, GetHeapStatisticsFn),
-        heap_statistics_ctor: resolve_fn!(SYM_HEAP_STATISTICS_CTOR, HeapStatisticsCtorFn),
-        low_memory_notification: resolve_fn!(SYM_LOW_MEMORY_NOTIFICATION, LowMemoryNotificationFn),
-        heap_statistics_layout,
-        // Leaked once per process: the version string lives as long as V8.
-        version: Box::leak(version.into_boxed_str()),
+        get_current: resolve_fn!(Sym::GetCurrent, GetCurrentFn),
+        add_prologue: resolve_fn!(Sym::AddGcPrologue, AddGcCallbackFn),
+        add_epilogue: resolve_fn!(Sym::AddGcEpilogue, AddGcCallbackFn),
+        remove_prologue: resolve_fn!(Sym::RemoveGcPrologue, RemoveGcCallbackFn),
+        remove_epilogue: resolve_fn!(Sym::RemoveGcEpilogue, RemoveGcCallbackFn),
+        get_heap_statistics: resolve_fn!(Sym::GetHeapStatistics, GetHeapStatisticsFn),
+        heap_statistics_ctor: resolve_fn!(Sym::HeapStatisticsCtor, HeapStatisticsCtorFn),
+        low_memory_notification: resolve_fn!(Sym::LowMemoryNotification, LowMemoryNotificationFn),
+        runtime,
     })
 }
 
@@ -186,17 +237,12 @@ fn resolve() -> Result<V8Api, BindingError> {
 /// independent of `api()` so GC events work where only these are missing.
 pub fn profiler_api() -> Result<&'static ProfilerApi, BindingError> {
     static API: OnceLock<Result<ProfilerApi, BindingError>> = OnceLock::new();
-    API.get_or_init(ProfilerApi::resolve)
+    API.get_or_init(|| ProfilerApi::resolve(runtime()?))
         .as_ref()
         .map_err(Clone::clone)
 }
 
-/// All symbols the binding may resolve.
-pub fn symbols() -> impl Iterator<Item = &'static CStr> {
-    GC_SYMBOLS.iter().chain(profiler::SYMBOLS.iter()).copied()
-}
-
-/// Resolves the symbols once per process (they are the same for every isolate).
+/// Resolves the GC functions once per process (the same for every isolate).
 pub fn api() -> Result<&'static V8Api, BindingError> {
     static API: OnceLock<Result<V8Api, BindingError>> = OnceLock::new();
     API.get_or_init(resolve).as_ref().map_err(Clone::clone)
@@ -249,4 +295,12 @@ impl V8Api {
     pub unsafe fn low_memory_notification(&self, isolate: *mut Isolate) {
         (self.low_memory_notification)(isolate)
     }
+}
+
+/// Every symbol the binding would resolve on this runtime (for the test that
+/// checks them against the node binary's exports).
+pub fn symbols_for_runtime() -> Result<Vec<&'static CStr>, BindingError> {
+    Ok(symbols::rows_for(runtime()?.profile)
+        .map(|r| r.name())
+        .collect())
 }

@@ -1,21 +1,29 @@
 //! Heap snapshots through V8's own `HeapProfiler` API (v8-profiler.h), walked
-//! node by node into Rust columns; no JSON, and V8's snapshot is deleted as
-//! soon as the walk is done.
+//! node by node into Rust; no JSON, and V8's snapshot is deleted as soon as
+//! what the caller needs has been copied.
 //!
-//! Checked against v8-profiler.h, v8-local-handle.h, v8-primitive.h of Node
-//! 18, 20, 22 and 24 (same mangled names in all four):
+//! Checked against v8-profiler.h, v8-local-handle.h and v8-primitive.h of
+//! every row of `memwatch_core::layout::V8_PROFILES`:
 //! - `const HeapSnapshot* HeapProfiler::TakeHeapSnapshot(ActivityControl*,
-//!   ObjectNameResolver*, bool hide_internals, bool capture_numeric_value)`:
-//!   the overload that needs no options struct (that struct grew in later V8).
+//!   {Object,Context}NameResolver*, bool hide_internals, bool
+//!   capture_numeric_value)`: the overload that needs no options struct
+//!   (that struct grew in later V8); its resolver class was renamed in 14.6.
 //! - `HeapGraphNode::GetName` and `HeapGraphEdge::GetName` return a `Local`
-//!   (one pointer in a register) to a JS value they allocate: an open
-//!   `HandleScope` is required, renewed every few thousand calls, and this
-//!   must never run inside a GC callback.
+//!   (one pointer) to a JS value they allocate: an open handle scope is
+//!   required, renewed every few thousand calls, and this must never run
+//!   inside a GC callback. Handle scopes are opened through Node-API
+//!   (`napi_open_handle_scope`), which needs no knowledge of their size.
 //! - An edge's name is a `String` except for element/hidden edges, where it
 //!   is a `Number` (the index).
+//!
+//! Names cost a JS string each, so the walk asks only for the ones its caller
+//! needs (object names for a diff; a few more for retainer paths).
 
-use super::{lookup, BindingError, Isolate};
-use std::ffi::{c_char, c_int, c_void, CStr};
+use super::symbols::Sym;
+use super::{BindingError, Isolate, Runtime};
+use memwatch_core::layout::{SnapshotOverload, Utf8Writer};
+use napi::sys;
+use std::ffi::{c_char, c_int, c_void};
 
 #[repr(C)]
 pub struct HeapProfiler {
@@ -33,17 +41,20 @@ pub struct HeapGraphNode {
 pub struct HeapGraphEdge {
     _private: [u8; 0],
 }
-/// The target of a `Local<T>`: `Local<T>` is a pointer to this.
+/// The target of a `Local<T>`: `Local<T>` is a pointer to this. A
+/// `napi_value` is the same pointer (Node converts between them by cast).
 #[repr(C)]
 pub struct LocalTarget {
     _private: [u8; 0],
 }
-type Local = *const LocalTarget;
+pub type Local = *const LocalTarget;
 
 /// The `HeapGraphNode::Type` values this module names (v8-profiler.h; the
 /// full list is `memwatch_core::heap::NodeKind`, in the same order).
 pub mod node_type {
     pub const HIDDEN: u8 = 0;
+    pub const ARRAY: u8 = 1;
+    pub const STRING: u8 = 2;
     pub const OBJECT: u8 = 3;
     pub const CLOSURE: u8 = 5;
     pub const NATIVE: u8 = 8;
@@ -54,145 +65,147 @@ pub mod node_type {
 /// full list is `memwatch_core::heap::EdgeKind`, in the same order).
 pub mod edge_type {
     pub const ELEMENT: u8 = 1;
+    pub const PROPERTY: u8 = 2;
+    pub const INTERNAL: u8 = 3;
     pub const HIDDEN: u8 = 4;
     pub const WEAK: u8 = 6;
 }
 
 type GetHeapProfilerFn = unsafe extern "C" fn(*mut Isolate) -> *mut HeapProfiler;
+/// Both resolver variants: the pointers are null, so only the name differs.
 type TakeHeapSnapshotFn = unsafe extern "C" fn(
     *mut HeapProfiler,
     *mut c_void, // ActivityControl*
-    *mut c_void, // ObjectNameResolver*
+    *mut c_void, // ObjectNameResolver* / ContextNameResolver*
     bool,
     bool,
 ) -> *const HeapSnapshot;
-type ClearObjectIdsFn = unsafe extern "C" fn(*mut HeapProfiler);
+type ProfilerFn = unsafe extern "C" fn(*mut HeapProfiler);
+/// `SnapshotObjectId HeapProfiler::GetObjectId(Local<Value>)`: a `Local` is
+/// passed by value in a register on every ABI (trivially copyable, 8 bytes).
+type GetObjectIdFn = unsafe extern "C" fn(*mut HeapProfiler, Local) -> u32;
 type SnapshotCountFn = unsafe extern "C" fn(*const HeapSnapshot) -> c_int;
 type SnapshotGetNodeFn = unsafe extern "C" fn(*const HeapSnapshot, c_int) -> *const HeapGraphNode;
 type SnapshotDeleteFn = unsafe extern "C" fn(*const HeapSnapshot);
 type NodeTypeFn = unsafe extern "C" fn(*const HeapGraphNode) -> c_int;
-type NodeNameFn = unsafe extern "C" fn(*const HeapGraphNode) -> Local;
 type NodeIdFn = unsafe extern "C" fn(*const HeapGraphNode) -> u32;
 type NodeSizeFn = unsafe extern "C" fn(*const HeapGraphNode) -> usize;
 type NodeChildCountFn = unsafe extern "C" fn(*const HeapGraphNode) -> c_int;
 type NodeChildFn = unsafe extern "C" fn(*const HeapGraphNode, c_int) -> *const HeapGraphEdge;
 type EdgeTypeFn = unsafe extern "C" fn(*const HeapGraphEdge) -> c_int;
-type EdgeNameFn = unsafe extern "C" fn(*const HeapGraphEdge) -> Local;
 type EdgeToFn = unsafe extern "C" fn(*const HeapGraphEdge) -> *const HeapGraphNode;
-type HandleScopeCtorFn = unsafe extern "C" fn(*mut c_void, *mut Isolate);
-type HandleScopeDtorFn = unsafe extern "C" fn(*mut c_void);
+/// `Local<String> HeapGraphNode::GetName() const`, `Local<Value>
+/// HeapGraphEdge::GetName() const`: Itanium returns the `Local` in a
+/// register; MSVC returns class types from member functions through a
+/// hidden pointer passed after `this`.
+#[cfg(not(windows))]
+type NameFn = unsafe extern "C" fn(*const c_void) -> Local;
+#[cfg(windows)]
+type NameFn = unsafe extern "C" fn(*const c_void, *mut Local) -> *mut Local;
 /// `int String::WriteUtf8(Isolate*, char*, int length, int* nchars, int options) const`
 type WriteUtf8Fn =
     unsafe extern "C" fn(Local, *mut Isolate, *mut c_char, c_int, *mut c_int, c_int) -> c_int;
+/// `size_t String::WriteUtf8V2(Isolate*, char*, size_t capacity, int flags, size_t* processed) const`
+type WriteUtf8V2Fn =
+    unsafe extern "C" fn(Local, *mut Isolate, *mut c_char, usize, c_int, *mut usize) -> usize;
 type NumberValueFn = unsafe extern "C" fn(Local) -> f64;
 
-const SYM_GET_HEAP_PROFILER: &CStr = c"_ZN2v87Isolate15GetHeapProfilerEv";
-const SYM_TAKE_HEAP_SNAPSHOT: &CStr =
-    c"_ZN2v812HeapProfiler16TakeHeapSnapshotEPNS_15ActivityControlEPNS0_18ObjectNameResolverEbb";
-const SYM_CLEAR_OBJECT_IDS: &CStr = c"_ZN2v812HeapProfiler14ClearObjectIdsEv";
-const SYM_SNAPSHOT_COUNT: &CStr = c"_ZNK2v812HeapSnapshot13GetNodesCountEv";
-const SYM_SNAPSHOT_GET_NODE: &CStr = c"_ZNK2v812HeapSnapshot7GetNodeEi";
-const SYM_SNAPSHOT_DELETE: &CStr = c"_ZN2v812HeapSnapshot6DeleteEv";
-const SYM_NODE_TYPE: &CStr = c"_ZNK2v813HeapGraphNode7GetTypeEv";
-const SYM_NODE_NAME: &CStr = c"_ZNK2v813HeapGraphNode7GetNameEv";
-const SYM_NODE_ID: &CStr = c"_ZNK2v813HeapGraphNode5GetIdEv";
-const SYM_NODE_SIZE: &CStr = c"_ZNK2v813HeapGraphNode14GetShallowSizeEv";
-const SYM_NODE_CHILD_COUNT: &CStr = c"_ZNK2v813HeapGraphNode16GetChildrenCountEv";
-const SYM_NODE_CHILD: &CStr = c"_ZNK2v813HeapGraphNode8GetChildEi";
-const SYM_EDGE_TYPE: &CStr = c"_ZNK2v813HeapGraphEdge7GetTypeEv";
-const SYM_EDGE_NAME: &CStr = c"_ZNK2v813HeapGraphEdge7GetNameEv";
-const SYM_EDGE_TO: &CStr = c"_ZNK2v813HeapGraphEdge9GetToNodeEv";
-const SYM_HANDLE_SCOPE_CTOR: &CStr = c"_ZN2v811HandleScopeC1EPNS_7IsolateE";
-const SYM_HANDLE_SCOPE_DTOR: &CStr = c"_ZN2v811HandleScopeD1Ev";
-const SYM_WRITE_UTF8: &CStr = c"_ZNK2v86String9WriteUtf8EPNS_7IsolateEPciPii";
-const SYM_NUMBER_VALUE: &CStr = c"_ZNK2v86Number5ValueEv";
-
-pub const SYMBOLS: &[&CStr] = &[
-    SYM_GET_HEAP_PROFILER,
-    SYM_TAKE_HEAP_SNAPSHOT,
-    SYM_CLEAR_OBJECT_IDS,
-    SYM_SNAPSHOT_COUNT,
-    SYM_SNAPSHOT_GET_NODE,
-    SYM_SNAPSHOT_DELETE,
-    SYM_NODE_TYPE,
-    SYM_NODE_NAME,
-    SYM_NODE_ID,
-    SYM_NODE_SIZE,
-    SYM_NODE_CHILD_COUNT,
-    SYM_NODE_CHILD,
-    SYM_EDGE_TYPE,
-    SYM_EDGE_NAME,
-    SYM_EDGE_TO,
-    SYM_HANDLE_SCOPE_CTOR,
-    SYM_HANDLE_SCOPE_DTOR,
-    SYM_WRITE_UTF8,
-    SYM_NUMBER_VALUE,
-];
-
-/// `String::WriteOptions`: NO_NULL_TERMINATION | REPLACE_INVALID_UTF8.
-const WRITE_UTF8_OPTIONS: c_int = 2 | 8;
+/// `String::WriteOptions` (old): NO_NULL_TERMINATION | REPLACE_INVALID_UTF8.
+pub const WRITE_UTF8_OPTIONS: c_int = 2 | 8;
+/// `String::WriteFlags` (V2): kReplaceInvalidUtf8; no terminator by default.
+pub const WRITE_UTF8_V2_FLAGS: c_int = 2;
 /// V8 cuts snapshot names at 1,024 UTF-16 units: at most 3 UTF-8 bytes each.
 const NAME_BUFFER: usize = 4096;
-/// Bytes for a `HandleScope` (24 on release builds of Node 18-24; more with
-/// V8_ENABLE_CHECKS): oversized so no build can write past it.
-const HANDLE_SCOPE_BYTES: usize = 64;
-/// JS values created per HandleScope before it is renewed.
+/// JS values created per handle scope before it is renewed.
 const NAMES_PER_SCOPE: u32 = 4096;
+
+#[derive(Clone, Copy)]
+enum Utf8 {
+    Legacy(WriteUtf8Fn),
+    V2(WriteUtf8V2Fn),
+}
 
 #[derive(Clone, Copy)]
 pub struct ProfilerApi {
     get_heap_profiler: GetHeapProfilerFn,
     take_heap_snapshot: TakeHeapSnapshotFn,
-    clear_object_ids: ClearObjectIdsFn,
+    clear_object_ids: ProfilerFn,
+    get_object_id: GetObjectIdFn,
     snapshot_count: SnapshotCountFn,
     snapshot_get_node: SnapshotGetNodeFn,
     snapshot_delete: SnapshotDeleteFn,
     node_type: NodeTypeFn,
-    node_name: NodeNameFn,
+    node_name: NameFn,
     node_id: NodeIdFn,
     node_size: NodeSizeFn,
     node_child_count: NodeChildCountFn,
     node_child: NodeChildFn,
     edge_type: EdgeTypeFn,
-    edge_name: EdgeNameFn,
+    edge_name: NameFn,
     edge_to: EdgeToFn,
-    handle_scope_ctor: HandleScopeCtorFn,
-    handle_scope_dtor: HandleScopeDtorFn,
-    write_utf8: WriteUtf8Fn,
+    utf8: Utf8,
     number_value: NumberValueFn,
 }
 
-macro_rules! sym {
-    ($name:expr, $ty:ty) => {{
-        let p = lookup($name)?;
-        // SAFETY: signature checked against v8-profiler.h (see the alias).
-        unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
-    }};
-}
-
 impl ProfilerApi {
-    pub(super) fn resolve() -> Result<Self, BindingError> {
+    pub(super) fn resolve(runtime: &Runtime) -> Result<Self, BindingError> {
+        let p = runtime.profile;
+        // A verified row names its variants; for a newer V8 the newest row's
+        // variants are tried first, then the older ones (the canary decides
+        // whether what resolved reads right).
+        let (snapshot, utf8) = if runtime.verified {
+            (p.snapshot, p.utf8)
+        } else {
+            let has = |s: Sym| super::symbols::lookup(s).is_some();
+            (
+                if has(Sym::TakeSnapshotContextNameResolver) {
+                    SnapshotOverload::ContextNameResolver
+                } else {
+                    SnapshotOverload::ObjectNameResolver
+                },
+                if has(Sym::WriteUtf8V2) {
+                    Utf8Writer::WriteUtf8V2
+                } else {
+                    Utf8Writer::WriteUtf8
+                },
+            )
+        };
         Ok(Self {
-            get_heap_profiler: sym!(SYM_GET_HEAP_PROFILER, GetHeapProfilerFn),
-            take_heap_snapshot: sym!(SYM_TAKE_HEAP_SNAPSHOT, TakeHeapSnapshotFn),
-            clear_object_ids: sym!(SYM_CLEAR_OBJECT_IDS, ClearObjectIdsFn),
-            snapshot_count: sym!(SYM_SNAPSHOT_COUNT, SnapshotCountFn),
-            snapshot_get_node: sym!(SYM_SNAPSHOT_GET_NODE, SnapshotGetNodeFn),
-            snapshot_delete: sym!(SYM_SNAPSHOT_DELETE, SnapshotDeleteFn),
-            node_type: sym!(SYM_NODE_TYPE, NodeTypeFn),
-            node_name: sym!(SYM_NODE_NAME, NodeNameFn),
-            node_id: sym!(SYM_NODE_ID, NodeIdFn),
-            node_size: sym!(SYM_NODE_SIZE, NodeSizeFn),
-            node_child_count: sym!(SYM_NODE_CHILD_COUNT, NodeChildCountFn),
-            node_child: sym!(SYM_NODE_CHILD, NodeChildFn),
-            edge_type: sym!(SYM_EDGE_TYPE, EdgeTypeFn),
-            edge_name: sym!(SYM_EDGE_NAME, EdgeNameFn),
-            edge_to: sym!(SYM_EDGE_TO, EdgeToFn),
-            handle_scope_ctor: sym!(SYM_HANDLE_SCOPE_CTOR, HandleScopeCtorFn),
-            handle_scope_dtor: sym!(SYM_HANDLE_SCOPE_DTOR, HandleScopeDtorFn),
-            write_utf8: sym!(SYM_WRITE_UTF8, WriteUtf8Fn),
-            number_value: sym!(SYM_NUMBER_VALUE, NumberValueFn),
+            get_heap_profiler: resolve_fn!(Sym::GetHeapProfiler, GetHeapProfilerFn),
+            take_heap_snapshot: match snapshot {
+                SnapshotOverload::ObjectNameResolver => {
+                    resolve_fn!(Sym::TakeSnapshotObjectNameResolver, TakeHeapSnapshotFn)
+                }
+                SnapshotOverload::ContextNameResolver => {
+                    resolve_fn!(Sym::TakeSnapshotContextNameResolver, TakeHeapSnapshotFn)
+                }
+            },
+            clear_object_ids: resolve_fn!(Sym::ClearObjectIds, ProfilerFn),
+            get_object_id: resolve_fn!(Sym::GetObjectId, GetObjectIdFn),
+            snapshot_count: resolve_fn!(Sym::SnapshotNodesCount, SnapshotCountFn),
+            snapshot_get_node: resolve_fn!(Sym::SnapshotGetNode, SnapshotGetNodeFn),
+            snapshot_delete: resolve_fn!(Sym::SnapshotDelete, SnapshotDeleteFn),
+            node_type: resolve_fn!(Sym::NodeType, NodeTypeFn),
+            node_name: resolve_fn!(Sym::NodeName, NameFn),
+            node_id: resolve_fn!(Sym::NodeId, NodeIdFn),
+            node_size: resolve_fn!(Sym::NodeShallowSize, NodeSizeFn),
+            node_child_count: resolve_fn!(Sym::NodeChildrenCount, NodeChildCountFn),
+            node_child: resolve_fn!(Sym::NodeChild, NodeChildFn),
+            edge_type: resolve_fn!(Sym::EdgeType, EdgeTypeFn),
+            edge_name: resolve_fn!(Sym::EdgeName, NameFn),
+            edge_to: resolve_fn!(Sym::EdgeToNode, EdgeToFn),
+            utf8: match utf8 {
+                Utf8Writer::WriteUtf8 => Utf8::Legacy(resolve_fn!(Sym::WriteUtf8, WriteUtf8Fn)),
+                Utf8Writer::WriteUtf8V2 => Utf8::V2(resolve_fn!(Sym::WriteUtf8V2, WriteUtf8V2Fn)),
+            },
+            number_value: resolve_fn!(Sym::NumberValue, NumberValueFn),
         })
+    }
+
+    fn profiler(&self, isolate: *mut Isolate) -> Option<*mut HeapProfiler> {
+        // SAFETY: the callers' contract: a live isolate, on its thread.
+        let p = unsafe { (self.get_heap_profiler)(isolate) };
+        (!p.is_null()).then_some(p)
     }
 
     /// Takes a snapshot of `isolate`'s heap (V8 runs a full GC first).
@@ -200,10 +213,7 @@ impl ProfilerApi {
     /// # Safety
     /// On the isolate's thread, from JS, outside any GC callback.
     pub unsafe fn take_snapshot(&'static self, isolate: *mut Isolate) -> Option<Snapshot> {
-        let profiler = (self.get_heap_profiler)(isolate);
-        if profiler.is_null() {
-            return None;
-        }
+        let profiler = self.profiler(isolate)?;
         let ptr = (self.take_heap_snapshot)(
             profiler,
             std::ptr::null_mut(),
@@ -219,14 +229,28 @@ impl ProfilerApi {
     }
 
     /// Forgets V8's object-id map (every later GC pays for it otherwise).
-    /// Ids restart afterwards: only when no diff still needs them.
+    /// Ids restart afterwards, for everyone in the isolate: the caller
+    /// decides when nobody depends on them (`graphs::IdMapGuard`).
     ///
     /// # Safety
     /// On the isolate's thread, outside any GC callback.
     pub unsafe fn clear_object_ids(&self, isolate: *mut Isolate) {
-        let profiler = (self.get_heap_profiler)(isolate);
-        if !profiler.is_null() {
+        if let Some(profiler) = self.profiler(isolate) {
             (self.clear_object_ids)(profiler);
+        }
+    }
+
+    /// V8's id of a JS value in the heap profiler's id map: 0 when the map
+    /// has no entry for it (no snapshot or allocation tracker has seen it
+    /// since the map was last cleared), and for non-heap values.
+    ///
+    /// # Safety
+    /// On the isolate's thread, outside any GC callback; `value` a live
+    /// `napi_value` of this isolate (a `Local<Value>` by another name).
+    pub unsafe fn object_id(&self, isolate: *mut Isolate, value: sys::napi_value) -> u32 {
+        match self.profiler(isolate) {
+            Some(p) => (self.get_object_id)(p, value as Local),
+            None => 0,
         }
     }
 }
@@ -245,14 +269,16 @@ impl Drop for Snapshot {
     }
 }
 
-/// Receives the graph as it is walked. Nodes arrive in snapshot order (the
-/// root first), then, if asked, each node's edges in the same order.
+/// Receives the graph as it is walked.
 pub trait SnapshotSink {
-    /// `name` is given only for node types that `wants_name` accepted.
+    /// Nodes arrive in snapshot order (the root first). `name` is given only
+    /// for node types that `wants_node_name` accepted.
     fn node(&mut self, kind: u8, name: Option<&str>, id: u32, self_size: u64, edge_count: u32);
-    fn wants_name(&self, kind: u8) -> bool;
-    /// `name` is the property/variable name, or `index` for element/hidden edges.
-    fn edge(&mut self, kind: u8, name: EdgeName<'_>, to_node: u32);
+    fn wants_node_name(&self, kind: u8) -> bool;
+    /// Edges arrive node by node in the same order. `name` is given only
+    /// where `wants_edge_name` accepted (an index for element/hidden edges).
+    fn edge(&mut self, kind: u8, name: Option<EdgeName<'_>>, to_node: u32);
+    fn wants_edge_name(&self, source_kind: u8, kind: u8) -> bool;
 }
 
 pub enum EdgeName<'a> {
@@ -260,25 +286,69 @@ pub enum EdgeName<'a> {
     Index(u32),
 }
 
-/// A HandleScope with a fixed address, closed on drop.
-struct Scope<'a> {
-    api: &'a ProfilerApi,
-    mem: Box<[u64; HANDLE_SCOPE_BYTES / 8]>,
+/// A Node-API handle scope (a real V8 HandleScope on the current isolate),
+/// closed on drop.
+struct Scope {
+    env: sys::napi_env,
+    scope: sys::napi_handle_scope,
 }
 
-impl<'a> Scope<'a> {
-    unsafe fn open(api: &'a ProfilerApi, isolate: *mut Isolate) -> Self {
-        let mut mem = Box::new([0u64; HANDLE_SCOPE_BYTES / 8]);
-        (api.handle_scope_ctor)(mem.as_mut_ptr() as *mut c_void, isolate);
-        Self { api, mem }
+impl Scope {
+    unsafe fn open(env: sys::napi_env) -> Option<Self> {
+        let mut scope = std::ptr::null_mut();
+        (sys::napi_open_handle_scope(env, &mut scope) == sys::Status::napi_ok)
+            .then_some(Self { env, scope })
     }
 }
 
-impl Drop for Scope<'_> {
+impl Drop for Scope {
     fn drop(&mut self) {
-        // SAFETY: constructed in `open`, destroyed once, in reverse order of
-        // creation (only one scope is alive at a time).
-        unsafe { (self.api.handle_scope_dtor)(self.mem.as_mut_ptr() as *mut c_void) };
+        // SAFETY: opened in `open`, closed once, in reverse order of opening
+        // (only one scope of ours is open at a time).
+        unsafe { sys::napi_close_handle_scope(self.env, self.scope) };
+    }
+}
+
+/// Handle scopes renewed every `NAMES_PER_SCOPE` JS values.
+struct Scopes {
+    env: sys::napi_env,
+    current: Option<Scope>,
+    used: u32,
+}
+
+impl Scopes {
+    unsafe fn new(env: sys::napi_env) -> Self {
+        Self {
+            env,
+            current: Scope::open(env),
+            used: 0,
+        }
+    }
+
+    /// Counts one JS value; closes the scope and opens the next when full.
+    unsafe fn count(&mut self) {
+        self.used += 1;
+        if self.used >= NAMES_PER_SCOPE {
+            // Close the old scope before opening the next (strict nesting).
+            self.current = None;
+            self.current = Scope::open(self.env);
+            self.used = 0;
+        }
+    }
+}
+
+/// Calls a `GetName` member function (see `NameFn` for the ABI difference).
+#[inline]
+unsafe fn call_local(f: NameFn, this: *const c_void) -> Local {
+    #[cfg(not(windows))]
+    {
+        f(this)
+    }
+    #[cfg(windows)]
+    {
+        let mut out: Local = std::ptr::null();
+        f(this, &mut out);
+        out
     }
 }
 
@@ -288,109 +358,232 @@ impl Snapshot {
         unsafe { (self.api.snapshot_count)(self.ptr) }.max(0) as u32
     }
 
+    fn node(&self, index: u32) -> *const HeapGraphNode {
+        // SAFETY: live snapshot; V8 bounds-checks nothing, so callers pass
+        // indices below `node_count()`.
+        unsafe { (self.api.snapshot_get_node)(self.ptr, index as c_int) }
+    }
+
     /// Copies the snapshot into `sink`: all nodes, then (if `with_edges`)
     /// all edges with their target node's index.
     ///
     /// # Safety
-    /// On the isolate's thread, from JS, outside any GC callback.
-    pub unsafe fn walk(&self, sink: &mut impl SnapshotSink, with_edges: bool) {
+    /// On the isolate's thread, from a Node-API call with `env`, outside any
+    /// GC callback.
+    pub unsafe fn walk(&self, env: sys::napi_env, sink: &mut impl SnapshotSink, with_edges: bool) {
         let api = self.api;
         let n = self.node_count();
         let mut buf = vec![0u8; NAME_BUFFER];
-        let mut scope = Some(Scope::open(api, self.isolate));
-        let mut names_in_scope = 0u32;
-        let renew = |scope: &mut Option<Scope<'_>>, count: &mut u32| {
-            *count += 1;
-            if *count >= NAMES_PER_SCOPE {
-                // Close the old scope before opening the next (strict nesting).
-                *scope = None;
-                *scope = Some(Scope::open(api, self.isolate));
-                *count = 0;
-            }
-        };
+        let mut scopes = Scopes::new(env);
         // Node pointer -> index, to turn edges' targets into indices.
-        let mut index_of: std::collections::HashMap<usize, u32> = if with_edges {
-            std::collections::HashMap::with_capacity(n as usize)
+        let mut index_of: rustc_hash::FxHashMap<usize, u32> = if with_edges {
+            rustc_hash::FxHashMap::with_capacity_and_hasher(n as usize, Default::default())
         } else {
-            std::collections::HashMap::new()
+            Default::default()
+        };
+        let mut kinds: Vec<u8> = if with_edges {
+            Vec::with_capacity(n as usize)
+        } else {
+            Vec::new()
         };
         for i in 0..n {
-            let node = (api.snapshot_get_node)(self.ptr, i as c_int);
+            let node = self.node(i);
             if node.is_null() {
                 // Keep node indices aligned with V8's (never seen in practice).
                 sink.node(node_type::HIDDEN, None, 0, 0, 0);
+                kinds.push(node_type::HIDDEN);
                 continue;
             }
             let kind = (api.node_type)(node).clamp(0, 255) as u8;
             let id = (api.node_id)(node);
             let size = (api.node_size)(node) as u64;
-            let edges = (api.node_child_count)(node).max(0) as u32;
-            if with_edges {
+            let edges = if with_edges {
                 index_of.insert(node as usize, i);
-            }
-            if sink.wants_name(kind) {
-                let local = (api.node_name)(node);
+                kinds.push(kind);
+                (api.node_child_count)(node).max(0) as u32
+            } else {
+                0
+            };
+            if sink.wants_node_name(kind) {
+                let local = call_local(api.node_name, node as *const c_void);
                 let name = self.utf8(local, &mut buf);
                 sink.node(kind, Some(name), id, size, edges);
-                renew(&mut scope, &mut names_in_scope);
+                scopes.count();
             } else {
                 sink.node(kind, None, id, size, edges);
             }
         }
-        if with_edges {
-            for i in 0..n {
-                let node = (api.snapshot_get_node)(self.ptr, i as c_int);
-                if node.is_null() {
+        if !with_edges {
+            return;
+        }
+        for i in 0..n {
+            let node = self.node(i);
+            if node.is_null() {
+                continue;
+            }
+            let source_kind = kinds[i as usize];
+            let count = (api.node_child_count)(node).max(0);
+            for c in 0..count {
+                let edge = (api.node_child)(node, c);
+                // The node announced `count` edges; every one is delivered so
+                // the counts stay consistent. One V8 cannot resolve (never
+                // seen) becomes a weak edge to the root, which no analysis follows.
+                let to_index = if edge.is_null() {
+                    None
+                } else {
+                    index_of.get(&((api.edge_to)(edge) as usize)).copied()
+                };
+                let Some(to_index) = to_index else {
+                    sink.edge(edge_type::WEAK, Some(EdgeName::Index(0)), 0);
+                    continue;
+                };
+                let kind = (api.edge_type)(edge).clamp(0, 255) as u8;
+                if !sink.wants_edge_name(source_kind, kind) {
+                    sink.edge(kind, None, to_index);
                     continue;
                 }
-                let count = (api.node_child_count)(node).max(0);
-                for c in 0..count {
-                    let edge = (api.node_child)(node, c);
-                    // The node announced `count` edges; every one is delivered so
-                    // the counts stay consistent. One V8 cannot resolve (never
-                    // seen) becomes a weak edge to the root, which no analysis follows.
-                    let to_index = if edge.is_null() {
-                        None
-                    } else {
-                        index_of.get(&((api.edge_to)(edge) as usize)).copied()
-                    };
-                    let Some(to_index) = to_index else {
-                        sink.edge(edge_type::WEAK, EdgeName::Index(0), 0);
-                        continue;
-                    };
-                    let kind = (api.edge_type)(edge).clamp(0, 255) as u8;
-                    let local = (api.edge_name)(edge);
-                    if kind == edge_type::ELEMENT || kind == edge_type::HIDDEN {
-                        let index = if local.is_null() {
-                            0.0
-                        } else {
-                            (api.number_value)(local)
-                        };
-                        sink.edge(kind, EdgeName::Index(index.max(0.0) as u32), to_index);
-                    } else {
-                        let name = self.utf8(local, &mut buf);
-                        sink.edge(kind, EdgeName::Name(name), to_index);
-                    }
-                    renew(&mut scope, &mut names_in_scope);
-                }
+                let name = self.edge_name_of(edge, kind, &mut buf);
+                sink.edge(kind, Some(name), to_index);
+                scopes.count();
             }
         }
-        drop(scope);
+    }
+
+    unsafe fn edge_name_of<'b>(
+        &self,
+        edge: *const HeapGraphEdge,
+        kind: u8,
+        buf: &'b mut [u8],
+    ) -> EdgeName<'b> {
+        let local = call_local(self.api.edge_name, edge as *const c_void);
+        if kind == edge_type::ELEMENT || kind == edge_type::HIDDEN {
+            let index = if local.is_null() {
+                0.0
+            } else {
+                (self.api.number_value)(local)
+            };
+            EdgeName::Index(index.max(0.0) as u32)
+        } else {
+            EdgeName::Name(self.utf8(local, buf))
+        }
+    }
+
+    /// The name of node `index` (for the few nodes a retainer path prints).
+    ///
+    /// # Safety
+    /// As for `walk`.
+    pub unsafe fn node_name(&self, env: sys::napi_env, index: u32) -> String {
+        if index >= self.node_count() {
+            return String::new();
+        }
+        let node = self.node(index);
+        if node.is_null() {
+            return String::new();
+        }
+        let _scope = Scope::open(env);
+        let mut buf = vec![0u8; NAME_BUFFER];
+        let local = call_local(self.api.node_name, node as *const c_void);
+        self.utf8(local, &mut buf).to_owned()
+    }
+
+    /// The name of the `child`th edge of node `index` (element and hidden
+    /// edges: their index as text).
+    ///
+    /// # Safety
+    /// As for `walk`.
+    pub unsafe fn edge_name(&self, env: sys::napi_env, index: u32, child: u32) -> String {
+        if index >= self.node_count() {
+            return String::new();
+        }
+        let node = self.node(index);
+        if node.is_null() || child as c_int >= (self.api.node_child_count)(node) {
+            return String::new();
+        }
+        let edge = (self.api.node_child)(node, child as c_int);
+        if edge.is_null() {
+            return String::new();
+        }
+        let _scope = Scope::open(env);
+        let mut buf = vec![0u8; NAME_BUFFER];
+        let kind = (self.api.edge_type)(edge).clamp(0, 255) as u8;
+        match self.edge_name_of(edge, kind, &mut buf) {
+            EdgeName::Name(s) => s.to_owned(),
+            EdgeName::Index(i) => i.to_string(),
+        }
+    }
+
+    /// What the snapshot says about node `index` and its first edges, for
+    /// the start-up canary; `None` past the end.
+    ///
+    /// # Safety
+    /// As for `walk`.
+    pub unsafe fn describe(&self, env: sys::napi_env, index: u32) -> Option<NodeDescription> {
+        let api = self.api;
+        if index >= self.node_count() {
+            return None;
+        }
+        let node = self.node(index);
+        if node.is_null() {
+            return None;
+        }
+        let _scope = Scope::open(env);
+        let mut buf = vec![0u8; NAME_BUFFER];
+        let label = |p: *const HeapGraphNode, buf: &mut [u8]| {
+            let local = call_local(api.node_name, p as *const c_void);
+            self.utf8(local, buf).to_owned()
+        };
+        let mut edges = Vec::new();
+        let count = (api.node_child_count)(node).clamp(0, 64);
+        for c in 0..count {
+            let edge = (api.node_child)(node, c);
+            if edge.is_null() {
+                continue;
+            }
+            let kind = (api.edge_type)(edge).clamp(0, 255) as u8;
+            let name = match self.edge_name_of(edge, kind, &mut buf) {
+                EdgeName::Name(s) => s.to_owned(),
+                EdgeName::Index(i) => i.to_string(),
+            };
+            let to = (api.edge_to)(edge);
+            if to.is_null() {
+                continue;
+            }
+            let to_kind = (api.node_type)(to).clamp(0, 255) as u8;
+            edges.push((kind, name, to_kind, label(to, &mut buf), (api.node_id)(to)));
+        }
+        Some(NodeDescription {
+            kind: (api.node_type)(node).clamp(0, 255) as u8,
+            name: label(node, &mut buf),
+            id: (api.node_id)(node),
+            self_size: (api.node_size)(node) as u64,
+            edges,
+        })
     }
 
     unsafe fn utf8<'b>(&self, local: Local, buf: &'b mut [u8]) -> &'b str {
         if local.is_null() {
             return "";
         }
-        let written = (self.api.write_utf8)(
-            local,
-            self.isolate,
-            buf.as_mut_ptr() as *mut c_char,
-            buf.len() as c_int,
-            std::ptr::null_mut(),
-            WRITE_UTF8_OPTIONS,
-        )
-        .clamp(0, buf.len() as c_int) as usize;
+        let written = match self.api.utf8 {
+            Utf8::Legacy(f) => f(
+                local,
+                self.isolate,
+                buf.as_mut_ptr() as *mut c_char,
+                buf.len() as c_int,
+                std::ptr::null_mut(),
+                WRITE_UTF8_OPTIONS,
+            )
+            .max(0) as usize,
+            Utf8::V2(f) => f(
+                local,
+                self.isolate,
+                buf.as_mut_ptr() as *mut c_char,
+                buf.len(),
+                WRITE_UTF8_V2_FLAGS,
+                std::ptr::null_mut(),
+            ),
+        }
+        .min(buf.len());
         // REPLACE_INVALID_UTF8 makes this valid, but a cut in the middle of a
         // character (never expected at 4 KiB) must not become a panic.
         match std::str::from_utf8(&buf[..written]) {
@@ -398,4 +591,15 @@ impl Snapshot {
             Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or(""),
         }
     }
+}
+
+/// One node of a snapshot as the canary check reads it.
+#[derive(Debug)]
+pub struct NodeDescription {
+    pub kind: u8,
+    pub name: String,
+    pub id: u32,
+    pub self_size: u64,
+    /// `(edge type, edge name, target type, target name, target id)`
+    pub edges: Vec<(u8, String, u8, String, u32)>,
 }

@@ -27,9 +27,9 @@ pub struct HeapStatisticsLayout {
     pub number_of_detached_contexts: usize,
 }
 
-/// V8 10.x (Node 18/19) through 13.x (Node 24): the same 14 fields, with the
+/// V8 10.0 (Node 18) through 14.5 (Node 25): the same 14 fields, with the
 /// `bool does_zap_garbage_` at 72 padded to 8.
-const HEAP_STATISTICS_V10_TO_V13: HeapStatisticsLayout = HeapStatisticsLayout {
+const HEAP_STATISTICS_V10_TO_V14_5: HeapStatisticsLayout = HeapStatisticsLayout {
     size: 112,
     total_heap_size: 0,
     total_heap_size_executable: 8,
@@ -44,29 +44,192 @@ const HEAP_STATISTICS_V10_TO_V13: HeapStatisticsLayout = HeapStatisticsLayout {
     number_of_detached_contexts: 88,
 };
 
-/// V8 majors whose headers this table was checked against.
-pub const SUPPORTED_V8_MAJORS: &[u32] = &[10, 11, 12, 13];
+/// V8 14.6 (Node 26) appended `uint64_t total_allocated_bytes_`; nothing moved.
+const HEAP_STATISTICS_V14_6: HeapStatisticsLayout = HeapStatisticsLayout {
+    size: 120,
+    ..HEAP_STATISTICS_V10_TO_V14_5
+};
 
-pub fn heap_statistics_layout(v8_major: u32) -> Option<HeapStatisticsLayout> {
-    match v8_major {
-        10..=13 => Some(HEAP_STATISTICS_V10_TO_V13),
-        _ => None,
+/// A V8 version as `V8::GetVersion()` prints it: "14.6.202.34-node.40".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct V8Version {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl V8Version {
+    pub const fn new(major: u32, minor: u32) -> Self {
+        Self { major, minor }
+    }
+
+    /// `"11.3.244.8-node.33"` -> 11.3; `None` for anything else.
+    pub fn parse(version: &str) -> Option<Self> {
+        let mut parts = version.trim().split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.split('-').next()?.parse().ok()?;
+        Some(Self { major, minor })
     }
 }
 
-/// `"11.3.244.8-node.33"` -> 11.
-pub fn parse_v8_major(version: &str) -> Option<u32> {
-    version.split('.').next()?.trim().parse().ok()
+impl std::fmt::Display for V8Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
 }
 
-/// What JS's `v8.getHeapStatistics()` said, read just before the native read.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which `HeapProfiler::TakeHeapSnapshot(ActivityControl*, <resolver>*, bool, bool)`
+/// overload a V8 exports: the resolver class was renamed in V8 14.6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotOverload {
+    ObjectNameResolver,
+    ContextNameResolver,
+}
+
+/// How a V8 writes a `String` as UTF-8: `WriteUtf8(Isolate*, char*, int,
+/// int*, int)` (gone in V8 14.6) or `WriteUtf8V2(Isolate*, char*, size_t, int,
+/// size_t*)` (from V8 13.x).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Utf8Writer {
+    WriteUtf8,
+    WriteUtf8V2,
+}
+
+/// Everything the binding assumes about one range of V8 versions: the struct
+/// layouts it reads and the symbol variants it calls. One row per range, each
+/// checked in the test suite against that version's own headers (a C++ probe
+/// compiled against `include/node`) and its exported symbols (`nm -D`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct V8Profile {
+    /// First and last V8 version (major.minor, inclusive) the row was checked on.
+    pub first: V8Version,
+    pub last: V8Version,
+    /// The Node majors that ship those versions (for messages and docs).
+    pub node: &'static str,
+    pub heap_statistics: HeapStatisticsLayout,
+    pub snapshot: SnapshotOverload,
+    pub utf8: Utf8Writer,
+}
+
+/// The table. Rows are in version order and do not overlap.
+pub const V8_PROFILES: &[V8Profile] = &[
+    V8Profile {
+        first: V8Version::new(10, 0),
+        last: V8Version::new(13, 9),
+        node: "18-24",
+        heap_statistics: HEAP_STATISTICS_V10_TO_V14_5,
+        snapshot: SnapshotOverload::ObjectNameResolver,
+        utf8: Utf8Writer::WriteUtf8,
+    },
+    V8Profile {
+        first: V8Version::new(14, 0),
+        last: V8Version::new(14, 5),
+        node: "25",
+        heap_statistics: HEAP_STATISTICS_V10_TO_V14_5,
+        snapshot: SnapshotOverload::ObjectNameResolver,
+        utf8: Utf8Writer::WriteUtf8V2,
+    },
+    V8Profile {
+        first: V8Version::new(14, 6),
+        last: V8Version::new(14, 99),
+        node: "26",
+        heap_statistics: HEAP_STATISTICS_V14_6,
+        snapshot: SnapshotOverload::ContextNameResolver,
+        utf8: Utf8Writer::WriteUtf8V2,
+    },
+];
+
+/// What the table says about a running V8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileChoice {
+    /// A row was checked against this version's headers: use it.
+    Verified(&'static V8Profile),
+    /// A V8 newer than every row (a Node released after this build): the
+    /// newest row is the best guess, and the binding may use it only after
+    /// checking, at start-up, everything it relies on against values it can
+    /// observe (see `verify_heap_statistics_exact` and the snapshot canary).
+    Unverified(&'static V8Profile),
+    /// Older than every row, or not a version string: the fallback.
+    Unsupported,
+}
+
+/// Picks the row for a V8 version string.
+pub fn profile_for(version: &str) -> ProfileChoice {
+    let Some(v) = V8Version::parse(version) else {
+        return ProfileChoice::Unsupported;
+    };
+    if let Some(row) = V8_PROFILES.iter().find(|p| p.first <= v && v <= p.last) {
+        return ProfileChoice::Verified(row);
+    }
+    match V8_PROFILES.last() {
+        Some(newest) if v > newest.last => ProfileChoice::Unverified(newest),
+        _ => ProfileChoice::Unsupported,
+    }
+}
+
+/// The `HeapStatistics` layout of a checked V8 version (for the test that
+/// compares the table with each version's headers), or `None`.
+pub fn heap_statistics_layout(version: V8Version) -> Option<HeapStatisticsLayout> {
+    V8_PROFILES
+        .iter()
+        .find(|p| p.first <= version && version <= p.last)
+        .map(|p| p.heap_statistics)
+}
+
+/// The `HeapStatistics` fields the layout places, in the order of
+/// [`HeapStatisticsLayout::fields`]; the names are those of
+/// `v8.getHeapStatistics()`.
+pub const HEAP_STATISTICS_FIELDS: [&str; 11] = [
+    "total_heap_size",
+    "total_heap_size_executable",
+    "total_physical_size",
+    "total_available_size",
+    "used_heap_size",
+    "heap_size_limit",
+    "malloced_memory",
+    "external_memory",
+    "peak_malloced_memory",
+    "number_of_native_contexts",
+    "number_of_detached_contexts",
+];
+
+impl HeapStatisticsLayout {
+    /// Byte offsets in the order of [`HEAP_STATISTICS_FIELDS`].
+    pub fn fields(&self) -> [usize; 11] {
+        [
+            self.total_heap_size,
+            self.total_heap_size_executable,
+            self.total_physical_size,
+            self.total_available_size,
+            self.used_heap_size,
+            self.heap_size_limit,
+            self.malloced_memory,
+            self.external_memory,
+            self.peak_malloced_memory,
+            self.number_of_native_contexts,
+            self.number_of_detached_contexts,
+        ]
+    }
+}
+
+/// What JS's `v8.getHeapStatistics()` said (a field it lacks, such as
+/// `external_memory` before Node 20, is `None`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HeapStatisticsReference {
-    pub heap_size_limit: u64,
-    pub total_heap_size: u64,
-    pub used_heap_size: u64,
-    pub number_of_native_contexts: u64,
-    pub number_of_detached_contexts: u64,
+    pub values: [Option<u64>; 11],
+}
+
+impl HeapStatisticsReference {
+    /// Sets the field named as in [`HEAP_STATISTICS_FIELDS`]; other names are ignored.
+    pub fn set(&mut self, name: &str, value: u64) {
+        if let Some(i) = HEAP_STATISTICS_FIELDS.iter().position(|f| *f == name) {
+            self.values[i] = Some(value);
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<u64> {
+        let i = HEAP_STATISTICS_FIELDS.iter().position(|f| *f == name)?;
+        self.values[i]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,65 +276,115 @@ pub fn read_field(buf: &[u8], offset: usize) -> u64 {
         .unwrap_or(0)
 }
 
-/// Checks a layout against a buffer that V8 filled and the JS reference.
-/// Fields that do not move between two reads must match exactly; heap sizes
-/// (which a GC between the two reads could change) must be plausible.
-pub fn verify_heap_statistics(
-    layout: &HeapStatisticsLayout,
-    buf: &[u8],
-    reference: &HeapStatisticsReference,
-) -> Result<(), LayoutError> {
+fn check_size(layout: &HeapStatisticsLayout, buf: &[u8]) -> Result<(), LayoutError> {
     if buf.len() < layout.size {
         return Err(LayoutError::BufferTooSmall {
             need: layout.size,
             have: buf.len(),
         });
     }
+    Ok(())
+}
+
+/// Checks a verified row's layout against a buffer that V8 filled and the JS
+/// reference read just before. Fields that do not move between two reads
+/// must match exactly; heap sizes (which a GC between the two reads could
+/// change) must be plausible.
+pub fn verify_heap_statistics(
+    layout: &HeapStatisticsLayout,
+    buf: &[u8],
+    reference: &HeapStatisticsReference,
+) -> Result<(), LayoutError> {
+    check_size(layout, buf)?;
+    let want = |name: &'static str| reference.get(name).unwrap_or(0);
     let exact = [
-        (
-            "heap_size_limit",
-            layout.heap_size_limit,
-            reference.heap_size_limit,
-        ),
-        (
-            "number_of_native_contexts",
-            layout.number_of_native_contexts,
-            reference.number_of_native_contexts,
-        ),
+        ("heap_size_limit", layout.heap_size_limit),
+        ("number_of_native_contexts", layout.number_of_native_contexts),
         (
             "number_of_detached_contexts",
             layout.number_of_detached_contexts,
-            reference.number_of_detached_contexts,
         ),
     ];
-    for (field, offset, want) in exact {
+    for (field, offset) in exact {
         let native = read_field(buf, offset);
-        if native != want {
+        if native != want(field) {
             return Err(LayoutError::Mismatch {
                 field,
                 native,
-                expected: want.to_string(),
+                expected: want(field).to_string(),
             });
         }
     }
     let total = read_field(buf, layout.total_heap_size);
     let used = read_field(buf, layout.used_heap_size);
     let plausible = |native: u64, want: u64| native >= want / 2 && native <= want.saturating_mul(2);
-    if reference.total_heap_size == 0 || !plausible(total, reference.total_heap_size) {
+    let want_total = want("total_heap_size");
+    if want_total == 0 || !plausible(total, want_total) {
         return Err(LayoutError::Mismatch {
             field: "total_heap_size",
             native: total,
-            expected: format!("about {}", reference.total_heap_size),
+            expected: format!("about {want_total}"),
         });
     }
-    if used == 0 || used > total || !plausible(used, reference.used_heap_size) {
+    if used == 0 || used > total || !plausible(used, want("used_heap_size")) {
         return Err(LayoutError::Mismatch {
             field: "used_heap_size",
             native: used,
             expected: format!(
                 "about {} and at most total_heap_size {}",
-                reference.used_heap_size, total
+                want("used_heap_size"),
+                total
             ),
+        });
+    }
+    Ok(())
+}
+
+/// The check for a V8 no row was verified on: every field JS reports must
+/// equal what was read at its assumed offset, using two native reads taken
+/// right before and right after the JS read (a field that changed in between
+/// must lie between them). A guessed layout that is off by one field fails
+/// here, because neighbouring fields hold different values.
+pub fn verify_heap_statistics_strict(
+    layout: &HeapStatisticsLayout,
+    before: &[u8],
+    after: &[u8],
+    reference: &HeapStatisticsReference,
+) -> Result<(), LayoutError> {
+    check_size(layout, before)?;
+    check_size(layout, after)?;
+    let mut compared = 0;
+    for ((name, offset), want) in HEAP_STATISTICS_FIELDS
+        .iter()
+        .zip(layout.fields())
+        .zip(reference.values)
+    {
+        let Some(want) = want else { continue };
+        let (a, b) = (read_field(before, offset), read_field(after, offset));
+        if want < a.min(b) || want > a.max(b) {
+            return Err(LayoutError::Mismatch {
+                field: name,
+                native: a,
+                expected: want.to_string(),
+            });
+        }
+        compared += 1;
+    }
+    // Too few fields to tell one offset from another: not verified.
+    if compared < 8 {
+        return Err(LayoutError::Mismatch {
+            field: "(reference)",
+            native: compared,
+            expected: "at least 8 fields from v8.getHeapStatistics()".into(),
+        });
+    }
+    let used = read_field(after, layout.used_heap_size);
+    let total = read_field(after, layout.total_heap_size);
+    if used == 0 || used > total {
+        return Err(LayoutError::Mismatch {
+            field: "used_heap_size",
+            native: used,
+            expected: format!("between 1 and total_heap_size {total}"),
         });
     }
     Ok(())
@@ -181,64 +394,90 @@ pub fn verify_heap_statistics(
 mod tests {
     use super::*;
 
-    fn filled(layout: &HeapStatisticsLayout, vals: &[(usize, u64)]) -> Vec<u8> {
+    fn filled(vals: &[(usize, u64)]) -> Vec<u8> {
         let mut buf = vec![0u8; HEAP_STATISTICS_BUFFER];
         for (off, v) in vals {
             buf[*off..*off + 8].copy_from_slice(&v.to_ne_bytes());
         }
-        let _ = layout;
         buf
     }
 
     fn reference() -> HeapStatisticsReference {
-        HeapStatisticsReference {
-            heap_size_limit: 4_345_298_944,
-            total_heap_size: 6_000_000,
-            used_heap_size: 4_000_000,
-            number_of_native_contexts: 1,
-            number_of_detached_contexts: 0,
+        let mut r = HeapStatisticsReference::default();
+        for (name, v) in [
+            ("heap_size_limit", 4_345_298_944),
+            ("total_heap_size", 6_000_000),
+            ("used_heap_size", 4_000_000),
+            ("number_of_native_contexts", 1),
+            ("number_of_detached_contexts", 0),
+        ] {
+            r.set(name, v);
         }
+        r
+    }
+
+    fn v(major: u32, minor: u32) -> V8Version {
+        V8Version::new(major, minor)
     }
 
     #[test]
-    fn majors_parse_and_map() {
-        assert_eq!(parse_v8_major("11.3.244.8-node.33"), Some(11));
-        assert_eq!(parse_v8_major("garbage"), None);
-        for m in SUPPORTED_V8_MAJORS {
-            assert_eq!(heap_statistics_layout(*m).map(|l| l.size), Some(112));
+    fn versions_parse_and_map_to_rows() {
+        assert_eq!(V8Version::parse("11.3.244.8-node.33"), Some(v(11, 3)));
+        assert_eq!(V8Version::parse("14.6.202.34-node.40"), Some(v(14, 6)));
+        assert_eq!(V8Version::parse("12.4-node.1"), Some(v(12, 4)));
+        assert_eq!(V8Version::parse("garbage"), None);
+        assert_eq!(V8Version::parse("13"), None);
+        for (version, size) in [("10.2.154", 112), ("13.6.233", 112), ("14.1.146", 112), ("14.6.202", 120)] {
+            match profile_for(version) {
+                ProfileChoice::Verified(p) => assert_eq!(p.heap_statistics.size, size, "{version}"),
+                other => panic!("{version}: {other:?}"),
+            }
         }
-        assert_eq!(heap_statistics_layout(9), None);
-        assert_eq!(heap_statistics_layout(14), None);
+        let ProfileChoice::Verified(p26) = profile_for("14.6.202.34-node.40") else { panic!() };
+        assert_eq!(p26.snapshot, SnapshotOverload::ContextNameResolver);
+        assert_eq!(p26.utf8, Utf8Writer::WriteUtf8V2);
+        // A V8 released after this build: the newest row, to be checked at start-up.
+        assert_eq!(profile_for("15.0.1"), ProfileChoice::Unverified(V8_PROFILES.last().unwrap()));
+        assert_eq!(profile_for("9.4.146"), ProfileChoice::Unsupported);
+        assert_eq!(profile_for("x"), ProfileChoice::Unsupported);
+        assert_eq!(heap_statistics_layout(v(9, 0)), None);
+        assert_eq!(heap_statistics_layout(v(15, 0)), None);
+    }
+
+    #[test]
+    fn rows_are_ordered_and_do_not_overlap() {
+        for pair in V8_PROFILES.windows(2) {
+            assert!(pair[0].first <= pair[0].last && pair[0].last < pair[1].first);
+        }
+        for p in V8_PROFILES {
+            let f = p.heap_statistics.fields();
+            assert!(f.iter().all(|o| o % 8 == 0 && o + 8 <= p.heap_statistics.size));
+            assert!(p.heap_statistics.size <= HEAP_STATISTICS_BUFFER);
+        }
     }
 
     #[test]
     fn a_correct_layout_verifies() {
-        let l = heap_statistics_layout(11).unwrap();
-        let buf = filled(
-            &l,
-            &[
-                (l.total_heap_size, 6_100_000),
-                (l.used_heap_size, 4_100_000),
-                (l.heap_size_limit, 4_345_298_944),
-                (l.number_of_native_contexts, 1),
-            ],
-        );
+        let l = heap_statistics_layout(v(11, 3)).unwrap();
+        let buf = filled(&[
+            (l.total_heap_size, 6_100_000),
+            (l.used_heap_size, 4_100_000),
+            (l.heap_size_limit, 4_345_298_944),
+            (l.number_of_native_contexts, 1),
+        ]);
         assert_eq!(verify_heap_statistics(&l, &buf, &reference()), Ok(()));
     }
 
     #[test]
     fn a_shifted_layout_is_refused() {
-        let l = heap_statistics_layout(11).unwrap();
+        let l = heap_statistics_layout(v(11, 3)).unwrap();
         // The struct V8 wrote has one extra word in front of everything.
-        let buf = filled(
-            &l,
-            &[
-                (l.total_heap_size + 8, 6_100_000),
-                (l.used_heap_size + 8, 4_100_000),
-                (l.heap_size_limit + 8, 4_345_298_944),
-                (l.number_of_native_contexts + 8, 1),
-            ],
-        );
+        let buf = filled(&[
+            (l.total_heap_size + 8, 6_100_000),
+            (l.used_heap_size + 8, 4_100_000),
+            (l.heap_size_limit + 8, 4_345_298_944),
+            (l.number_of_native_contexts + 8, 1),
+        ]);
         let err = verify_heap_statistics(&l, &buf, &reference()).unwrap_err();
         assert!(matches!(
             err,
@@ -252,20 +491,68 @@ mod tests {
 
     #[test]
     fn implausible_heap_sizes_are_refused() {
-        let l = heap_statistics_layout(12).unwrap();
-        let buf = filled(
-            &l,
-            &[
-                (l.total_heap_size, 6_100_000),
-                (l.used_heap_size, 9_000_000),
-                (l.heap_size_limit, 4_345_298_944),
-                (l.number_of_native_contexts, 1),
-            ],
-        );
+        let l = heap_statistics_layout(v(12, 4)).unwrap();
+        let buf = filled(&[
+            (l.total_heap_size, 6_100_000),
+            (l.used_heap_size, 9_000_000),
+            (l.heap_size_limit, 4_345_298_944),
+            (l.number_of_native_contexts, 1),
+        ]);
         assert!(verify_heap_statistics(&l, &buf, &reference()).is_err());
         assert!(matches!(
             verify_heap_statistics(&l, &buf[..64], &reference()),
             Err(LayoutError::BufferTooSmall { .. })
         ));
+    }
+
+    /// Distinct values for every field, as a real V8 reports them.
+    fn full_reference(values: [u64; 11]) -> HeapStatisticsReference {
+        HeapStatisticsReference {
+            values: values.map(Some),
+        }
+    }
+
+    const REAL: [u64; 11] = [
+        6_012_928, 262_144, 5_722_112, 4_341_012_328, 4_712_312, 4_345_298_944, 262_296,
+        1_638_689, 1_167_360, 1, 0,
+    ];
+
+    #[test]
+    fn the_strict_check_accepts_the_right_layout_and_moving_fields() {
+        let l = V8_PROFILES.last().unwrap().heap_statistics;
+        let fill = |vals: [u64; 11]| {
+            filled(&l.fields().iter().copied().zip(vals).collect::<Vec<_>>())
+        };
+        let before = fill(REAL);
+        let mut moved = REAL;
+        moved[6] += 4096; // malloced_memory grew between the reads
+        let after = fill(moved);
+        let mut js = REAL;
+        js[6] += 1024;
+        assert_eq!(
+            verify_heap_statistics_strict(&l, &before, &after, &full_reference(js)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_strict_check_refuses_any_shifted_field() {
+        let l = V8_PROFILES.last().unwrap().heap_statistics;
+        // A future V8 inserted a field before `used_heap_size`: everything
+        // from there on sits one word later than the guessed layout says.
+        let shifted: Vec<(usize, u64)> = l
+            .fields()
+            .iter()
+            .zip(REAL)
+            .map(|(&off, val)| (if off >= l.used_heap_size { off + 8 } else { off }, val))
+            .collect();
+        let buf = filled(&shifted);
+        let err = verify_heap_statistics_strict(&l, &buf, &buf, &full_reference(REAL)).unwrap_err();
+        assert!(matches!(err, LayoutError::Mismatch { field: "used_heap_size", .. }), "{err}");
+        // Too few fields to compare is not a pass either.
+        let mut few = HeapStatisticsReference::default();
+        few.set("used_heap_size", REAL[4]);
+        let good = filled(&l.fields().iter().copied().zip(REAL).collect::<Vec<_>>());
+        assert!(verify_heap_statistics_strict(&l, &good, &good, &few).is_err());
     }
 }

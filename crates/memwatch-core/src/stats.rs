@@ -31,6 +31,36 @@ pub struct FullGcSample {
     /// How many non-full GCs (scavenges, minor mark-sweeps, incremental
     /// marking steps) this isolate has seen before this sample, in total.
     pub incremental_gcs_before: u64,
+    /// The other `HeapStatistics` fields, right after the GC.
+    pub heap: HeapExtras,
+    /// GCs by V8 type since memwatch started listening, this one included.
+    pub by_type: GcTypeTotals,
+}
+
+/// `HeapStatistics` fields reported as @airbnb/node-memwatch reported them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapExtras {
+    pub total_heap_size_executable: u64,
+    pub total_physical_size: u64,
+    pub total_available_size: u64,
+    pub malloced_memory: u64,
+    pub peak_malloced_memory: u64,
+}
+
+/// Count and total time (nanoseconds) of each kind of GC, as
+/// @airbnb/node-memwatch's `gc*Count` / `gc*Time` fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcTypeTotals {
+    /// Young-generation GCs: scavenges and minor mark-sweeps.
+    pub scavenge_count: u64,
+    pub scavenge_ns: u64,
+    /// Full GCs, each one V8 ran (a `gc()` call runs several).
+    pub mark_sweep_compact_count: u64,
+    pub mark_sweep_compact_ns: u64,
+    pub incremental_marking_count: u64,
+    pub incremental_marking_ns: u64,
+    pub process_weak_callbacks_count: u64,
+    pub process_weak_callbacks_ns: u64,
 }
 
 /// The payload of a `stats` event, before the delivery-time fields
@@ -52,6 +82,8 @@ pub struct Stats {
     pub external_memory: u64,
     pub gc_pause_ms: f64,
     pub time_ms: f64,
+    pub heap: HeapExtras,
+    pub by_type: GcTypeTotals,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,6 +301,8 @@ impl StatsEngine {
             external_memory: s.external_memory,
             gc_pause_ms: s.gc_pause_ms,
             time_ms: s.time_ms,
+            heap: s.heap,
+            by_type: s.by_type,
         }
     }
 }
@@ -288,6 +322,7 @@ mod tests {
             external_memory: MB,
             gc_pause_ms: 1.5,
             incremental_gcs_before: 0,
+            ..Default::default()
         }
     }
 

@@ -75,6 +75,17 @@ pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) 
         own = dominators(after);
         &own
     };
+    diff_inner(before, after, Some(after_dom))
+}
+
+/// Diffs two snapshots by class counts and sizes only: every
+/// `retained_added` is 0. What a HeapDiff without `examples` needs, without
+/// the cost of dominators (or of edges: the graphs may have none).
+pub fn diff_counts(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
+    diff_inner(before, after, None)
+}
+
+fn diff_inner(before: &HeapGraph, after: &HeapGraph, after_dom: Option<&Dominators>) -> GraphDiff {
     let mut index = ClassIndex::default();
     let mut classes_before = Classifier::new(before, memwatch_source);
     let mut classes_after = Classifier::new(after, memwatch_source);
@@ -114,7 +125,10 @@ pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) 
     // added object of the same class retains it. (Attributing to the top-most
     // added object of any class credited a leak's objects to the new backing
     // array that happened to hold them, and the leaking class got 0.)
-    let retained = top_level_retained(after_dom, &added_group, index.len());
+    let retained = match after_dom {
+        Some(dom) => top_level_retained(dom, &added_group, index.len()),
+        None => vec![0; index.len()],
+    };
     for (id, (row, size)) in rows.iter_mut().zip(retained).enumerate() {
         row.what = index.names[id].clone();
         row.retained_added = size;

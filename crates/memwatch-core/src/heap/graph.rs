@@ -156,6 +156,28 @@ impl HeapGraph {
         }
     }
 
+    /// Names `node` after the fact (the native walk reads the names of a
+    /// printed path's nodes only when it prints them). Out of range: ignored.
+    pub fn set_node_name(&mut self, node: u32, name: &str) {
+        if (node as usize) < self.node_count() {
+            self.node_name[node as usize] = self.strings.push(name) as u32;
+        }
+    }
+
+    /// Names `edge` after the fact: a string for named kinds, the index for
+    /// element and hidden edges. Out of range: ignored.
+    pub fn set_edge_name(&mut self, edge: u32, name: &str) {
+        let e = edge as usize;
+        if e >= self.edge_count() {
+            return;
+        }
+        self.edge_name[e] = if self.edge_kind(edge).has_string_name() {
+            self.strings.push(name) as u32
+        } else {
+            name.parse().unwrap_or(0)
+        };
+    }
+
     // Raw columns, for callers that want to scan without per-call checks.
 
     pub fn node_types(&self) -> &[u8] {
