@@ -13,6 +13,15 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const fixtures = path.join(__dirname, 'fixtures');
 
+// The fixtures require 'memwatch/jest' and 'memwatch/mocha' as users of the
+// alias install (`memwatch@npm:memwatch-napi`) write it: give them a
+// node_modules/memwatch that is this package.
+const alias = path.join(fixtures, 'node_modules', 'memwatch');
+if (!fs.existsSync(alias)) {
+  fs.mkdirSync(path.dirname(alias), { recursive: true });
+  fs.symlinkSync(root, alias, 'dir');
+}
+
 // Test title -> the class its failure must name first.
 const LEAKS = {
   'module-level array': 'LeakingClass',

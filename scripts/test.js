@@ -63,10 +63,7 @@ const majors = (process.env.MEMWATCH_TEST_NODES ?? '18,22,24,25,26')
 
 run('Rust unit tests', 'cargo', ['test', '-p', 'memwatch-core', '--quiet']);
 // The test profile (Cargo.toml): no LTO, incremental; a no-op when nothing changed.
-run('build addon', process.execPath, [
-  path.join(path.dirname(require.resolve('@napi-rs/cli/package.json', { paths: [root] })), 'dist', 'cli.js'),
-  'build', '--platform', '--profile', 'test-addon', '--no-js', '--dts', 'target/binding.d.ts',
-]);
+run('build addon', process.execPath, [path.join(__dirname, 'build.js'), '--dev']);
 
 const nodes = [{ label: `Node ${process.version} (this node)`, bin: process.execPath }];
 for (const major of majors) {
