@@ -190,6 +190,13 @@ declare namespace memwatch {
     groups: ClassGroup[];
   }
 
+  interface AnalyzeOptions {
+    /** Classes to return, largest retained size first (1-1000000, default 20). */
+    top?: number;
+    /** Aborts the analysis: the promise rejects with an AbortError (`code: 'ABORT_ERR'`), the stream is destroyed and the threads stop. */
+    signal?: AbortSignal;
+  }
+
   interface IterateOptions {
     /** Calls per round (default 30). */
     iterations?: number;
@@ -261,12 +268,13 @@ declare namespace memwatch {
 
     /**
      * Analyzes a .heapsnapshot file (path) or stream (e.g. `v8.getHeapSnapshot()`)
-     * off the main thread. Rejects with `code` 'ERR_SNAPSHOT_READ' or
-     * 'ERR_SNAPSHOT_PARSE' (message with the byte offset) on bad input.
+     * off the main thread. Rejects with `code` 'ERR_SNAPSHOT_READ' (cannot
+     * open; a stream that errors or closes early), 'ERR_SNAPSHOT_PARSE'
+     * (message with the byte offset), 'ERR_INVALID_ARG_TYPE' or 'ABORT_ERR'.
      */
     analyzeSnapshot(
       pathOrStream: string | NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>,
-      options?: { top?: number }
+      options?: AnalyzeOptions
     ): Promise<SnapshotAnalysis>;
 
     on(event: 'stats', listener: (stats: Stats) => void): this;
