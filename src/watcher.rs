@@ -417,6 +417,8 @@ pub fn v8_symbols() -> Result<Vec<String>> {
 #[napi(object)]
 pub struct SymbolRow {
     pub itanium: String,
+    /// The macOS name (the Itanium name unless they differ).
+    pub darwin: String,
     pub msvc: String,
     /// 'gc' | 'snapshot' | 'sampling'
     pub part: String,
@@ -436,6 +438,7 @@ pub fn v8_symbol_table() -> Vec<SymbolRow> {
             let (first, last) = (users.first()?, users.last()?);
             Some(SymbolRow {
                 itanium: r.itanium.to_string_lossy().into_owned(),
+                darwin: r.darwin.unwrap_or(r.itanium).to_string_lossy().into_owned(),
                 msvc: r.msvc.to_string_lossy().into_owned(),
                 part: match r.part {
                     Part::Gc => "gc",

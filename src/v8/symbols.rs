@@ -65,19 +65,26 @@ pub enum Part {
 pub struct Row {
     pub sym: Sym,
     pub part: Part,
+    /// Linux (and macOS unless `darwin` says otherwise).
     pub itanium: &'static CStr,
+    /// macOS, where it differs: `uint64_t` is `unsigned long long` there
+    /// (mangled `y`), `unsigned long` on Linux (`m`).
+    pub darwin: Option<&'static CStr>,
     pub msvc: &'static CStr,
 }
 
 macro_rules! rows {
-    ($($sym:ident, $part:ident, $itanium:literal, $msvc:literal;)*) => {
+    ($($sym:ident, $part:ident, $itanium:literal $(darwin $darwin:literal)?, $msvc:literal;)*) => {
         pub const ROWS: &[Row] = &[$(Row {
             sym: Sym::$sym,
             part: Part::$part,
             itanium: $itanium,
+            darwin: rows!(@opt $($darwin)?),
             msvc: $msvc,
         }),*];
     };
+    (@opt) => { None };
+    (@opt $d:literal) => { Some($d) };
 }
 
 rows! {
@@ -169,8 +176,10 @@ rows! {
     NumberValue, Snapshot,
         c"_ZNK2v86Number5ValueEv",
         c"?Value@Number@v8@@QEBANXZ";
+    // `uint64_t sample_interval`.
     StartSamplingHeapProfiler, Sampling,
-        c"_ZN2v812HeapProfiler25StartSamplingHeapProfilerEmiNS0_13SamplingFlagsE",
+        c"_ZN2v812HeapProfiler25StartSamplingHeapProfilerEmiNS0_13SamplingFlagsE"
+        darwin c"_ZN2v812HeapProfiler25StartSamplingHeapProfilerEyiNS0_13SamplingFlagsE",
         c"?StartSamplingHeapProfiler@HeapProfiler@v8@@QEAA_N_KHW4SamplingFlags@12@@Z";
     StopSamplingHeapProfiler, Sampling,
         c"_ZN2v812HeapProfiler24StopSamplingHeapProfilerEv",
@@ -185,6 +194,8 @@ impl Row {
     pub fn name(&self) -> &'static CStr {
         if cfg!(windows) {
             self.msvc
+        } else if cfg!(target_os = "macos") {
+            self.darwin.unwrap_or(self.itanium)
         } else {
             self.itanium
         }
