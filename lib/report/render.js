@@ -189,27 +189,30 @@ function renderReport(model, extra = {}) {
     title: `leak ${i + 1} (${k.kind}) at ${clock(k.t)} (+${since(k.t)}): ${k.reason}`,
   }));
 
-  const memory = timeChart({
-    id: 'memory',
-    label: 'Process memory and heap after each full GC over time, with leak marks',
-    height: 340,
-    t0,
-    domain,
-    kind: 'bytes',
-    lines: points.length
-      ? [
-          series('total_heap_size', 'total', 'V8 heap reserved'),
-          series('rss', 'rss', 'RSS (process memory)', true),
-          series('external_memory', 'ext', 'external memory'),
-          series('estimated_base', 'est', 'estimated_base'),
-          series('current_base', 'base', 'heap after GC (current_base)', true),
-        ].filter((l) => l.points.length > 0)
-      : [],
-    gcs: points.map((p) => p.t),
-    leaks,
-    hover: points.length ? hover : null,
-    empty: 'no full GC was recorded',
-  });
+  const lineChart = (id, label, height, lines, leakLabels) =>
+    timeChart({
+      id,
+      label,
+      height,
+      t0,
+      domain,
+      kind: 'bytes',
+      lines: points.length ? lines.filter((l) => l.points.length > 0) : [],
+      gcs: points.map((p) => p.t),
+      leaks: leakLabels ? leaks : leaks.map((k) => ({ ...k, label: '' })),
+      hover: points.length ? hover : null,
+      empty: 'no full GC was recorded',
+    });
+  // Two charts on one time axis: the heap's scale is not drowned by the RSS.
+  const heap = lineChart('heap', 'V8 heap in use after each full GC over time, with leak marks', 300, [
+    series('estimated_base', 'est', 'estimated_base'),
+    series('current_base', 'base', 'heap after GC (current_base)', true),
+  ], true);
+  const proc = lineChart('process', 'Process memory after each full GC over time, with leak marks', 260, [
+    series('total_heap_size', 'total', 'V8 heap reserved'),
+    series('external_memory', 'ext', 'external memory'),
+    series('rss', 'rss', 'RSS (process memory)', true),
+  ]);
   const pauses = timeChart({
     id: 'pauses',
     label: 'Full-GC pauses over time',
@@ -335,19 +338,26 @@ function renderReport(model, extra = {}) {
 </header>
 ${notes}
 <div class="tiles">${tiles}</div>
-<section id="memory">
-<h2>Memory after each full GC</h2>
-<p class="caption">Sampled by memwatch right after each full (mark-sweep-compact) GC; a heap that keeps rising here is not being freed.</p>
+<section id="heap">
+<h2>Heap after each full GC</h2>
+<p class="caption">V8 heap in use right after each full (mark-sweep-compact) GC: what survived. A line that keeps rising is memory not being freed; memwatch reports a leak after 5 rises in a row.</p>
 ${legend([
-  ['rss', 'RSS (process memory)'],
-  ['total', 'V8 heap reserved', 'dash'],
   ['base', 'heap after GC (current_base)'],
   ['est', 'estimated_base (smoothed)'],
-  ['ext', 'external memory (Buffers, ArrayBuffers)'],
   ['gcm', 'full GC', 'tick'],
   ['leak', 'leak event', 'dash'],
 ])}
-${memory}
+${heap}
+</section>
+<section id="process">
+<h2>Process memory</h2>
+<p class="caption">Read with each full GC: resident memory of the process, the heap V8 has reserved, and memory outside the heap (Buffers, ArrayBuffers).</p>
+${legend([
+  ['rss', 'RSS (process memory)'],
+  ['total', 'V8 heap reserved', 'dash'],
+  ['ext', 'external memory'],
+])}
+${proc}
 </section>
 <section id="pauses">
 <h2>Full-GC pauses</h2>
