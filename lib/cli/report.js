@@ -92,8 +92,9 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr } = 
       throw codedError('ERR_REPORT_WRITE', `${output}: cannot write (${err.code || err.message})`);
     }
     for (const n of model.notes) stderr.write(`memwatch report: note: ${n}\n`);
+    const rel = path.relative(process.cwd(), path.resolve(output));
     stderr.write(
-      `memwatch report: wrote ${path.relative(process.cwd(), path.resolve(output)) || output} ` +
+      `memwatch report: wrote ${rel && !rel.startsWith('..') ? rel : path.resolve(output)} ` +
         `(${model.counts.stats} full GCs, ${model.leakCount} leak events)\n`
     );
     return EXIT.ok;
