@@ -220,6 +220,7 @@ async function readRecording(files, options = {}) {
   if (model.valid === 0) {
     throw codedError('ERR_RECORDING_FORMAT', `${label}: not a memwatch recording (no line is a memwatch NDJSON event)`);
   }
+  model.files = files.slice();
   return model.finish(label);
 }
 
