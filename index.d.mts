@@ -27,6 +27,7 @@ export declare const backend: memwatch.Memwatch['backend'];
 export declare const backendReason: memwatch.Memwatch['backendReason'];
 export declare const gc: memwatch.Memwatch['gc'];
 export declare const callbackCost: memwatch.Memwatch['callbackCost'];
+export declare const record: memwatch.Memwatch['record'];
 export declare const on: memwatch.Memwatch['on'];
 export declare const once: memwatch.Memwatch['once'];
 export declare const off: memwatch.Memwatch['off'];

@@ -248,6 +248,50 @@ declare namespace memwatch {
     MemoryLeakError: new (message: string, details: MemoryLeakError['details']) => MemoryLeakError;
   }
 
+  interface RecordOptions {
+    /** Rotate the file at this many bytes: path -> path.1 -> ... (default 64 MiB; 0 or Infinity: never). */
+    maxBytes?: number;
+    /** Rotated parts kept (default 1). */
+    keep?: number;
+    /** Bytes of lines waiting to be written before new ones are dropped and counted (default 1 MiB). */
+    maxQueueBytes?: number;
+    /** Classes (HeapDiff summaries) and sites (`sites()`) kept per line (default 20). */
+    top?: number;
+    /**
+     * On each `leak` event, a HeapDiff from then until `gcs` more full GCs (default 5), whose
+     * `top` growing classes are recorded. Costs a heap snapshot each time (V8's: seconds on big heaps).
+     */
+    heapDiff?: boolean | { gcs?: number; top?: number };
+    /** Stream target: end it on stop() (default false). */
+    end?: boolean;
+  }
+
+  /** What a recording wrote: from `stop()` and `written`. */
+  interface RecordSummary {
+    lines: number;
+    bytes: number;
+    /** Lines dropped because writing could not keep up (a `dropped` line counts them in the file). */
+    dropped: number;
+    rotations: number;
+  }
+
+  /** A running recording (an EventEmitter: 'error' with `code` ERR_RECORD_WRITE / ERR_RECORD_OPEN). */
+  interface Recording extends EventEmitter {
+    /** The file written, or null for a stream. */
+    readonly path: string | null;
+    /** The error that stopped the recording, or null. */
+    readonly error: (Error & { code: string }) | null;
+    readonly written: RecordSummary;
+    /** Writes a summary of a HeapDiff result (or `memwatch diff --json` output): the classes that grew most. */
+    heapDiff(result: HeapDiffResult | object, options?: { label?: string; top?: number }): void;
+    /** Writes allocation sites (e.g. a leak event's `sites`), the first `top` of them. */
+    sites(list: object[], options?: { label?: string; top?: number }): void;
+    /** Stops taking events, writes what is queued, closes the file. Rejects with the write error if one occurred. */
+    stop(): Promise<RecordSummary>;
+    /** Same as stop(). */
+    close(): Promise<RecordSummary>;
+  }
+
   interface Memwatch extends EventEmitter {
     /** 'v8': native GC hooks; 'perf_hooks': fallback where the V8 binding is unavailable. */
     readonly backend: 'v8' | 'perf_hooks';
@@ -276,6 +320,13 @@ declare namespace memwatch {
       pathOrStream: string | NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>,
       options?: AnalyzeOptions
     ): Promise<SnapshotAnalysis>;
+
+    /**
+     * Records `stats` and `leak` events as NDJSON lines into a file (opened now: throws
+     * `code` ERR_RECORD_OPEN) or a writable stream. Bounded memory, asynchronous writes.
+     * `memwatch report` turns the file into an HTML report.
+     */
+    record(pathOrStream: string | NodeJS.WritableStream, options?: RecordOptions): Recording;
 
     on(event: 'stats', listener: (stats: Stats) => void): this;
     on(event: 'leak', listener: (info: LeakInfo) => void): this;

@@ -118,4 +118,6 @@ memwatch.analyzeSnapshot = analyzers.analyzeSnapshot;
 /** Leak assertions: `iterate(fn, opts)` / `iterate.async(fn, opts)` throw a MemoryLeakError. */
 memwatch.iterate = createIterate(memwatch);
 memwatch.MemoryLeakError = MemoryLeakError;
+/** `memwatch.record(pathOrStream, opts)`: stats and leak events as NDJSON (lib/record.js). */
+memwatch.record = require('./lib/record').createRecord(memwatch);
 module.exports = memwatch;

@@ -17,6 +17,7 @@ export const {
 // Methods, bound so they work detached from the module object.
 export const gc = memwatch.gc.bind(memwatch);
 export const callbackCost = memwatch.callbackCost.bind(memwatch);
+export const record = memwatch.record;
 export const on = memwatch.on.bind(memwatch);
 export const once = memwatch.once.bind(memwatch);
 export const off = memwatch.off.bind(memwatch);

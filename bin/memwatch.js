@@ -16,7 +16,10 @@ const USAGE = `usage:
                                                  objects allocated between baseline and target
                                                  that survive in final (exit 1 if any)
   memwatch paths <file> --class <Name> [--limit k] [--json]
-                                                 why objects of a class are alive (retainer paths)`;
+                                                 why objects of a class are alive (retainer paths)
+  memwatch record -o <rec.ndjson> -- <command>   run a command, recording its stats and leak events
+  memwatch report <rec.ndjson> [--diff <heapdiff.json>] [-o <report.html>]
+                                                 an HTML report with charts from a recording`;
 
 const EXIT = { ok: 0, leaks: 1, usage: 2, file: 3 };
 
@@ -131,7 +134,11 @@ function progress(sources) {
   };
 }
 
+// Commands with a module of their own (each parses its own arguments).
+const COMMAND_MODULES = { record: '../lib/cli/record', report: '../lib/cli/report' };
+
 async function run(argv) {
+  if (COMMAND_MODULES[argv[0]]) return require(COMMAND_MODULES[argv[0]]).run(argv.slice(1));
   const { command, files, flags } = parseArgs(argv);
   if (flags.help || !command) {
     print(USAGE);
