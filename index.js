@@ -58,6 +58,7 @@ class Memwatch extends EventEmitter {
     Object.defineProperty(this, '_backend', { value: backend });
     Object.defineProperty(this, '_deliver', { value: deliver });
     Object.defineProperty(this, '_hooked', { value: false, writable: true });
+    Object.defineProperty(this, '_onExit', { value: () => this._flush() });
     /** 'v8' (native GC hooks) or 'perf_hooks' (fallback). */
     this.backend = backend.name;
     /** Why the fallback is in use, or null. */
@@ -68,8 +69,13 @@ class Memwatch extends EventEmitter {
   _syncHooks() {
     const wanted = WATCHED.some((name) => this.listenerCount(name) > 0);
     if (wanted === this._hooked) return;
-    if (wanted) this._backend.start();
-    else this._backend.stop();
+    if (wanted) {
+      this._backend.start();
+      process.on('exit', this._onExit);
+    } else {
+      this._backend.stop();
+      process.removeListener('exit', this._onExit);
+    }
     this._hooked = wanted;
   }
 
@@ -81,6 +87,15 @@ class Memwatch extends EventEmitter {
   gc() {
     const events = this._deliver(this._backend.gc());
     return events[events.length - 1].data;
+  }
+
+  /**
+   * Emits the events of full GCs whose delivery has not run yet. Wake-ups
+   * never keep the process alive, so the last GCs before a natural exit are
+   * flushed from the 'exit' event while anyone listens.
+   */
+  _flush() {
+    this._deliver(this._backend.drain(), true);
   }
 
   /** Time spent inside memwatch's GC callbacks (native backend), or null. */

@@ -141,3 +141,19 @@ test('in-callback cost is recorded and small', () => {
   // Not a speed assertion (bench/gc-overhead measures that): the counter works.
   assert.ok(c1.totalNs > c0.totalNs);
 });
+
+for (const backend of ['v8', 'perf_hooks']) {
+  test(`events of the last GCs before a natural exit are delivered (${backend})`, () => {
+    const { spawnSync } = require('node:child_process');
+    const path = require('node:path');
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', `
+      const memwatch = require(${JSON.stringify(path.join(__dirname, '..'))});
+      let n = 0;
+      memwatch.on('stats', () => n++);
+      process.on('exit', () => console.log('stats', n));
+      for (let i = 0; i < 4; i++) global.gc(); // nobody waits: the process ends right after
+    `], { encoding: 'utf8', env: { ...process.env, MEMWATCH_BACKEND: backend === 'v8' ? '' : backend }, timeout: 60_000 });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^stats 4$/m);
+  });
+}

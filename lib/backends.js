@@ -49,6 +49,11 @@ class NativeBackend {
     return toEvents(this.watcher.gc());
   }
 
+  /** Events of full GCs whose wake-up has not run yet (at exit, it never will). */
+  drain() {
+    return toEvents(this.watcher.drain());
+  }
+
   /** Runs `fn`; the hooks are not told to ignore its GCs (native snapshots do that themselves). */
   quietly(fn) {
     return fn();
@@ -115,11 +120,19 @@ class PerfHooksBackend {
     this.observer = null;
   }
 
+  /** GC entries perf_hooks holds but has not delivered yet, as events. */
+  drain() {
+    if (!this.observer) return [];
+    const events = [];
+    this.onEntries(this.observer.takeRecords(), (batch) => events.push(...batch));
+    return events;
+  }
+
   insideForcedGc(startTime) {
     return this.forcedWindows.some(([t0, t1]) => startTime >= t0 && startTime <= t1);
   }
 
-  onEntries(entries) {
+  onEntries(entries, deliver = this.deliver) {
     const events = [];
     for (const e of entries) {
       const kind = e.detail ? e.detail.kind : e.kind;
@@ -131,7 +144,7 @@ class PerfHooksBackend {
       const end = performance.timeOrigin + e.startTime + e.duration;
       events.push(...toEvents(this.engine.record(heapSample(e.duration, end, this.incremental))));
     }
-    if (events.length) this.deliver(events);
+    if (events.length) deliver(events);
   }
 
   /** Runs `fn`, whose GCs (a forced GC, a heap snapshot) are not reported. */

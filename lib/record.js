@@ -388,20 +388,18 @@ class Recording extends EventEmitter {
 
   /**
    * At exit: events of the last full GCs may still wait for their wake-up
-   * (an unref'd threadsafe function never runs once the loop has ended), so
-   * they are drained and delivered now. Native backend only; reaches into
-   * index.js's internals, guarded, because no public drain exists.
+   * (it never keeps the process alive, so it does not run once the loop has
+   * ended); memwatch flushes them from its own 'exit' listener, which may
+   * come after this one, so the recording asks for them itself.
    */
   _drainPending() {
-    const mw = this._memwatch;
-    const watcher = mw && mw._backend && mw._backend.watcher;
-    if (!watcher || typeof watcher.drain !== 'function' || typeof mw._deliver !== 'function') return;
     try {
-      mw._deliver(watcher.drain());
+      this._memwatch._flush();
     } catch {
       // a listener's error at exit: nothing left to report it to
     }
   }
+
 
   _flushSync() {
     if (!this._stopped) this._drainPending();
