@@ -19,7 +19,7 @@ const fixtures = path.join(__dirname, 'fixtures');
 const alias = path.join(fixtures, 'node_modules', 'memwatch');
 if (!fs.existsSync(alias)) {
   fs.mkdirSync(path.dirname(alias), { recursive: true });
-  fs.symlinkSync(root, alias, 'dir');
+  fs.symlinkSync(root, alias, process.platform === 'win32' ? 'junction' : 'dir');
 }
 
 // Test title -> the class its failure must name first.

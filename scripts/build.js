@@ -45,10 +45,10 @@ if (values['output-dir']) args.push('--output-dir', path.resolve(values['output-
 if (values.target) args.push('--target', values.target);
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (r.error || r.status !== 0) {
-  const missing = r.error && r.error.code === 'ENOENT';
+  const noCargo = spawnSync('cargo', ['--version']).error;
   console.error(
-    `memwatch: could not build the native addon for ${platformTag()}` +
-      `${missing || r.status !== 0 ? ': building from source needs a Rust toolchain (https://rustup.rs)' : ''}.`
+    `memwatch: could not build the native addon for ${platformTag()}: ` +
+      (noCargo ? 'building from source needs a Rust toolchain (https://rustup.rs).' : 'see the errors above.')
   );
   process.exit(1);
 }

@@ -176,6 +176,17 @@ pub fn diff_result(
     })
 }
 
+/// `release_memory` on a short-lived thread of its own: `malloc_trim` walks
+/// every arena (~0.1 s after a large snapshot) and needs no JS.
+pub fn release_memory_in_background() {
+    let spawned = std::thread::Builder::new()
+        .name("memwatch-trim".into())
+        .spawn(release_memory);
+    if spawned.is_err() {
+        release_memory();
+    }
+}
+
 /// Hands memory freed by snapshots and graphs back to the OS: glibc keeps
 /// freed heap pages otherwise, and a snapshot frees hundreds of megabytes.
 #[napi]

@@ -12,32 +12,16 @@ use napi::sys;
 pub struct WalkOptions {
     /// Edges (types and targets), for retained sizes and retainer paths.
     pub edges: bool,
-    /// V8 ids of nodes to leave out (memwatch's own marker object): they
-    /// become zero-size hidden nodes, which no analysis counts.
+    /// Constructor names of every object. A diff needs them for the objects
+    /// that appear or disappear between its snapshots: all of the first
+    /// snapshot's (any may be freed), only the added ones of the second
+    /// (named afterwards, see `name_added_objects`).
+    pub object_names: bool,
+    /// V8 id of memwatch's own marker object: it becomes a zero-size hidden
+    /// node, which no analysis counts.
     pub hide_id: u32,
     /// V8 id of the canary object whose node index the walk should note.
     pub canary_id: u32,
-}
-
-/// Which node names to ask V8 for. Each name is a JS string V8 allocates, so
-/// the walk asks only for what the analyses print: constructor names of
-/// objects and native objects, closure names, synthetic roots' names. String
-/// contents (DevTools shows them as names) are skipped.
-fn wants_node_name(kind: u8) -> bool {
-    matches!(
-        kind,
-        node_type::OBJECT | node_type::NATIVE | node_type::CLOSURE | node_type::SYNTHETIC
-    )
-}
-
-/// Which edge names to ask V8 for, when edges are copied: only internal
-/// edges that leave arrays and hidden nodes, where V8 puts WeakMap tables'
-/// "part of key (…) -> value (…) pair in WeakMap (table @…)" edges, which
-/// DevTools' retention rule needs. The names of the edges on a printed
-/// retainer path are read later, one by one (`Snapshot::edge_name`).
-fn wants_edge_name(source_kind: u8, kind: u8) -> bool {
-    kind == v8::edge_type::INTERNAL
-        && matches!(source_kind, node_type::ARRAY | node_type::HIDDEN)
 }
 
 struct BuilderSink {
@@ -67,15 +51,18 @@ impl SnapshotSink for BuilderSink {
     }
 
     fn wants_node_name(&self, kind: u8) -> bool {
-        wants_node_name(kind)
+        // Each name is a JS string V8 allocates: only objects' constructor
+        // names are read here (what memwatch's class rows print); closure,
+        // system and string names only for the nodes of a printed path.
+        self.options.object_names && kind == node_type::OBJECT
     }
 
     fn edge(&mut self, kind: u8, name: Option<EdgeName<'_>>, to_node: u32) {
         let name = match name {
             Some(EdgeName::Name(n)) => self.builder.intern(n),
             Some(EdgeName::Index(i)) => i,
-            // Named kinds without a name get "" (the engine prints names
-            // read from V8 afterwards); element/hidden kinds index 0.
+            // Named kinds without a name get "" (a printed path's edge names
+            // are read from V8 afterwards); element/hidden kinds index 0.
             None if EdgeKind::from_u8(kind).has_string_name() => self.empty,
             None => 0,
         };
@@ -83,8 +70,8 @@ impl SnapshotSink for BuilderSink {
             .add_edge(EdgeKind::from_u8(kind), name, to_node);
     }
 
-    fn wants_edge_name(&self, source_kind: u8, kind: u8) -> bool {
-        wants_edge_name(source_kind, kind)
+    fn weak_map_edge_names(&self) -> bool {
+        self.options.edges
     }
 }
 
@@ -121,6 +108,40 @@ pub unsafe fn graph_from_snapshot(
         canary_index: sink.canary_index,
         graph: sink.builder.finish()?,
     })
+}
+
+/// Names the objects of `after` that are not in `before` (a walk without
+/// `object_names` left them unnamed), reading their names from `snap`,
+/// which `after` was walked from.
+///
+/// # Safety
+/// As for `graph_from_snapshot`; `snap` is the snapshot `after` came from.
+pub unsafe fn name_added_objects(
+    env: sys::napi_env,
+    snap: &Snapshot,
+    before: &HeapGraph,
+    after: &mut HeapGraph,
+) {
+    let added: Vec<u32> = memwatch_core::heap::added_nodes(before, after)
+        .into_iter()
+        .filter(|&n| after.node_kind(n) == NodeKind::Object)
+        .collect();
+    let mut interned: rustc_hash::FxHashMap<String, u32> = Default::default();
+    let mut names = Vec::with_capacity(added.len());
+    snap.node_names(env, &added, |node, name| {
+        let index = match interned.get(name) {
+            Some(&i) => i,
+            None => {
+                let i = after.add_string(name);
+                interned.insert(name.to_owned(), i);
+                i
+            }
+        };
+        names.push((node, index));
+    });
+    for (node, index) in names {
+        after.set_node_name_index(node, index);
+    }
 }
 
 /// The canary: memwatch creates, before its first snapshot,

@@ -3,10 +3,10 @@
 
 use crate::convert::{heap_reference, DiffResult, GcEvents, SampleInput};
 use crate::errors::{self, coded, guard, OrInternal, Result};
-use crate::graphs::{diff_result, release_memory, GraphStore};
+use crate::graphs::{diff_result, release_memory, release_memory_in_background, GraphStore};
 use crate::hooks::Hooks;
 use crate::notify::{check, Notifier};
-use crate::snapshot::{check_canary, graph_from_snapshot, WalkOptions};
+use crate::snapshot::{check_canary, graph_from_snapshot, name_added_objects, WalkOptions};
 use crate::v8;
 use memwatch_core::stats::{FullGcSample, StatsEngine};
 use napi::bindgen_prelude::*;
@@ -54,11 +54,34 @@ fn canary_verdict() -> Option<std::result::Result<(), String>> {
     CANARY.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// Where a HeapDiff's time went, in milliseconds, summed over its two
+/// snapshots (`new HeapDiff()` resets it): for the benchmark's per-phase
+/// table.
+#[napi(object)]
+#[derive(Clone, Copy, Default)]
+pub struct HeapDiffPhases {
+    /// `HeapProfiler::TakeHeapSnapshot` (V8's full GC and its graph).
+    pub snapshot: f64,
+    /// Copying V8's snapshot into Rust columns.
+    pub walk: f64,
+    /// `HeapSnapshot::Delete`.
+    pub delete: f64,
+    /// The diff, and with examples dominators, paths and their names.
+    pub diff: f64,
+    /// Handing freed memory back to the OS (`malloc_trim`).
+    pub trim: f64,
+}
+
+fn ms_since(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
 /// Native backend: V8 GC callbacks on the calling thread's isolate.
 #[napi]
 pub struct GcWatcher {
     hooks: Arc<Hooks>,
     engine: StatsEngine,
+    phases: std::cell::Cell<HeapDiffPhases>,
 }
 
 #[napi]
@@ -113,6 +136,7 @@ impl GcWatcher {
             Ok(Self {
                 hooks,
                 engine: StatsEngine::new(),
+                phases: Default::default(),
             })
         })
     }
@@ -130,6 +154,12 @@ impl GcWatcher {
     #[napi(getter)]
     pub fn verified(&self) -> bool {
         v8::runtime().map(|r| r.verified).unwrap_or(false)
+    }
+
+    /// Phase times of the latest HeapDiff (see `HeapDiffPhases`).
+    #[napi(getter)]
+    pub fn last_phases(&self) -> HeapDiffPhases {
+        self.phases.get()
     }
 
     /// Registers the GC callbacks (idempotent).
@@ -238,11 +268,15 @@ impl GcWatcher {
                 return Err(unavailable(why));
             }
             let isolate = self.hooks.isolate();
+            let mut phases = HeapDiffPhases::default();
+            let t = std::time::Instant::now();
             // SAFETY: called from JS on the isolate's thread, outside a GC.
             let snap = self
                 .hooks
                 .without_samples(|| unsafe { api.take_snapshot(isolate) })
                 .ok_or_else(|| coded(errors::INTERNAL, "V8 returned no heap snapshot"))?;
+            phases.snapshot = ms_since(t);
+            let t = std::time::Instant::now();
             // SAFETY: as above; ids of live values of this isolate.
             let (canary_id, marker_id) = unsafe {
                 (
@@ -252,6 +286,7 @@ impl GcWatcher {
             };
             let options = WalkOptions {
                 edges: false,
+                object_names: true,
                 hide_id: marker_id,
                 canary_id,
             };
@@ -271,7 +306,11 @@ impl GcWatcher {
                 *CANARY.lock().unwrap_or_else(|e| e.into_inner()) = Some(verdict.clone());
                 verdict.map_err(unavailable)?;
             }
+            phases.walk = ms_since(t);
+            let t = std::time::Instant::now();
             drop(snap);
+            phases.delete = ms_since(t);
+            self.phases.set(phases);
             let walked = walked
                 .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?;
             Ok(store.insert(walked.graph))
@@ -296,13 +335,18 @@ impl GcWatcher {
             let api = v8::profiler_api().map_err(unavailable)?;
             let b = store.take(before)?;
             let isolate = self.hooks.isolate();
+            let mut phases = self.phases.get();
+            let t = std::time::Instant::now();
             // SAFETY: called from JS on the isolate's thread, outside a GC.
             let snap = self
                 .hooks
                 .without_samples(|| unsafe { api.take_snapshot(isolate) })
                 .ok_or_else(|| coded(errors::INTERNAL, "V8 returned no heap snapshot"))?;
+            phases.snapshot += ms_since(t);
+            let t = std::time::Instant::now();
             let options = WalkOptions {
                 edges: examples > 0,
+                object_names: false,
                 // SAFETY: as above.
                 hide_id: unsafe { api.object_id(isolate, marker.raw()) },
                 canary_id: 0,
@@ -312,10 +356,19 @@ impl GcWatcher {
             let mut a = walked
                 .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?
                 .graph;
+            // SAFETY: as above; `a` was walked from `snap`, which is alive.
+            unsafe { name_added_objects(env.raw(), &snap, &b, &mut a) };
+            phases.walk += ms_since(t);
             let out = if examples == 0 {
+                let t = std::time::Instant::now();
                 drop(snap);
-                diff_result(&b, &mut a, 0, |_, _| {})
+                phases.delete += ms_since(t);
+                let t = std::time::Instant::now();
+                let out = diff_result(&b, &mut a, 0, |_, _| {});
+                phases.diff += ms_since(t);
+                out
             } else {
+                let t = std::time::Instant::now();
                 let out = diff_result(&b, &mut a, examples, |g, path| {
                     for step in &path.steps {
                         let first = g.edges(step.node).start;
@@ -330,11 +383,19 @@ impl GcWatcher {
                     let target = unsafe { snap.node_name(env.raw(), path.target) };
                     g.set_node_name(path.target, &target);
                 });
+                phases.diff += ms_since(t);
+                let t = std::time::Instant::now();
                 drop(snap);
+                phases.delete += ms_since(t);
                 out
             };
+            let t = std::time::Instant::now();
             drop((a, b));
-            release_memory();
+            phases.diff += ms_since(t);
+            // Returning freed pages to the OS is hygiene, not the result:
+            // it runs on a thread of its own, after the diff is returned.
+            release_memory_in_background();
+            self.phases.set(phases);
             Ok(out)
         })
     }

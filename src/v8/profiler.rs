@@ -56,9 +56,6 @@ pub mod node_type {
     pub const ARRAY: u8 = 1;
     pub const STRING: u8 = 2;
     pub const OBJECT: u8 = 3;
-    pub const CLOSURE: u8 = 5;
-    pub const NATIVE: u8 = 8;
-    pub const SYNTHETIC: u8 = 9;
 }
 
 /// The `HeapGraphEdge::Type` values this module names (v8-profiler.h; the
@@ -275,10 +272,15 @@ pub trait SnapshotSink {
     /// for node types that `wants_node_name` accepted.
     fn node(&mut self, kind: u8, name: Option<&str>, id: u32, self_size: u64, edge_count: u32);
     fn wants_node_name(&self, kind: u8) -> bool;
-    /// Edges arrive node by node in the same order. `name` is given only
-    /// where `wants_edge_name` accepted (an index for element/hidden edges).
+    /// Edges arrive node by node in the same order. `name` is given only for
+    /// the edges `weak_map_edge_names` asks for.
     fn edge(&mut self, kind: u8, name: Option<EdgeName<'_>>, to_node: u32);
-    fn wants_edge_name(&self, source_kind: u8, kind: u8) -> bool;
+    /// Whether to read the names of the internal edges that leave unnamed
+    /// arrays: there V8 puts a WeakMap table's "N / part of key (…) -> value
+    /// (…) pair in WeakMap (table @…)" edges, which DevTools' retention rule
+    /// reads. (Other edge names cost a JS string each and are read only for
+    /// the edges of a printed path, afterwards.)
+    fn weak_map_edge_names(&self) -> bool;
 }
 
 pub enum EdgeName<'a> {
@@ -422,6 +424,9 @@ impl Snapshot {
                 continue;
             }
             let source_kind = kinds[i as usize];
+            // Read once per array, at its first internal edge: whether it is
+            // unnamed (a hash table such as a WeakMap's).
+            let mut unnamed_array: Option<bool> = None;
             let count = (api.node_child_count)(node).max(0);
             for c in 0..count {
                 let edge = (api.node_child)(node, c);
@@ -438,7 +443,16 @@ impl Snapshot {
                     continue;
                 };
                 let kind = (api.edge_type)(edge).clamp(0, 255) as u8;
-                if !sink.wants_edge_name(source_kind, kind) {
+                let wanted = kind == edge_type::INTERNAL
+                    && source_kind == node_type::ARRAY
+                    && sink.weak_map_edge_names()
+                    && *unnamed_array.get_or_insert_with(|| {
+                        let local = call_local(api.node_name, node as *const c_void);
+                        let unnamed = self.utf8(local, &mut buf).is_empty();
+                        scopes.count();
+                        unnamed
+                    });
+                if !wanted {
                     sink.edge(kind, None, to_index);
                     continue;
                 }
@@ -465,6 +479,29 @@ impl Snapshot {
             EdgeName::Index(index.max(0.0) as u32)
         } else {
             EdgeName::Name(self.utf8(local, buf))
+        }
+    }
+
+    /// The names of nodes `indices` (the added objects of a diff), given to
+    /// `each` one by one; handle scopes are renewed as in `walk`.
+    ///
+    /// # Safety
+    /// As for `walk`.
+    pub unsafe fn node_names(&self, env: sys::napi_env, indices: &[u32], mut each: impl FnMut(u32, &str)) {
+        let n = self.node_count();
+        let mut buf = vec![0u8; NAME_BUFFER];
+        let mut scopes = Scopes::new(env);
+        for &i in indices {
+            if i >= n {
+                continue;
+            }
+            let node = self.node(i);
+            if node.is_null() {
+                continue;
+            }
+            let local = call_local(self.api.node_name, node as *const c_void);
+            each(i, self.utf8(local, &mut buf));
+            scopes.count();
         }
     }
 

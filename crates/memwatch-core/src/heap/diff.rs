@@ -141,6 +141,20 @@ fn diff_inner(before: &HeapGraph, after: &HeapGraph, after_dom: Option<&Dominato
     out
 }
 
+/// The nodes of `after` whose id is not in `before`, in node order: the
+/// objects allocated between two snapshots (the only ones of `after` whose
+/// names a diff prints).
+pub fn added_nodes(before: &HeapGraph, after: &HeapGraph) -> Vec<u32> {
+    let mut out = Vec::new();
+    merge_unmatched(&sorted_id_pairs(before), &sorted_id_pairs(after), |side| {
+        if let Side::After(node) = side {
+            out.push(node);
+        }
+    });
+    out.sort_unstable();
+    out
+}
+
 /// Up to `k` nodes of `after` per class in `classes` (memwatch names) whose
 /// id is not in `before`: the sample objects HeapDiff's `examples` explain.
 /// Returned in the order of `classes`, each list in increasing id order (the

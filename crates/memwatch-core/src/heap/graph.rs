@@ -164,6 +164,20 @@ impl HeapGraph {
         }
     }
 
+    /// Appends a string to the table and returns its index, for callers that
+    /// name many nodes with few distinct names (see `set_node_name_index`).
+    pub fn add_string(&mut self, s: &str) -> u32 {
+        self.strings.push(s) as u32
+    }
+
+    /// Names `node` with string `index` (from `add_string`); ignored when
+    /// either is out of range.
+    pub fn set_node_name_index(&mut self, node: u32, index: u32) {
+        if (node as usize) < self.node_count() && (index as usize) < self.strings.len() {
+            self.node_name[node as usize] = index;
+        }
+    }
+
     /// Names `edge` after the fact: a string for named kinds, the index for
     /// element and hidden edges. Out of range: ignored.
     pub fn set_edge_name(&mut self, edge: u32, name: &str) {
