@@ -10,8 +10,8 @@
 use crate::convert::diff_object;
 use crate::graphs::coded_error;
 use memwatch_core::heap::{
-    class_groups_with, class_name, diff_with, dominators_with_rules, format_path,
-    leak_candidates_with, parse_heap_snapshot_with_progress, HeapGraph, ParseError, RetainRules,
+    class_groups_with, diff_with, dominators_with_rules, leak_candidates_with,
+    parse_heap_snapshot_with_progress, Classes, HeapGraph, ParseError, PathFormatter, RetainRules,
     RootPaths,
 };
 use napi::bindgen_prelude::*;
@@ -24,6 +24,10 @@ use std::thread::JoinHandle;
 
 /// Chunks a stream may have queued before `push` waits for the parser.
 const QUEUED_CHUNKS: usize = 64;
+
+/// Characters all retainer paths of one result may take together (each path
+/// is also cut to its first and last steps by `PathFormatter`).
+const PATHS_OUTPUT_CHARS: usize = 4 << 20;
 
 type ParseResult = std::result::Result<HeapGraph, String>;
 
@@ -179,6 +183,16 @@ pub struct GroupRow {
     retained_size: u64,
 }
 
+/// One row of `paths`: an object of the class and why it is alive.
+pub struct PathRow {
+    id: u32,
+    self_size: u64,
+    retained_size: u64,
+    /// The object id of its immediate dominator (none for the root).
+    dominator: Option<u32>,
+    path: Option<String>,
+}
+
 pub enum Outcome {
     Analyze {
         nodes: u64,
@@ -192,7 +206,7 @@ pub enum Outcome {
     Paths {
         class: String,
         matched: u64,
-        paths: Vec<(u32, u64, u64, Option<String>)>,
+        paths: Vec<PathRow>,
     },
 }
 
@@ -242,7 +256,10 @@ impl AnalysisTask {
                 Outcome::Analyze {
                     nodes: last.node_count() as u64,
                     edges: last.edge_count() as u64,
-                    self_size: last.self_sizes().iter().sum(),
+                    self_size: last
+                        .self_sizes()
+                        .iter()
+                        .fold(0u64, |sum, &s| sum.saturating_add(s)),
                     groups,
                     group_count,
                 }
@@ -259,11 +276,12 @@ impl AnalysisTask {
             Job::Leaks => {
                 let dom = dominators_with_rules(last, RetainRules::DevTools);
                 let groups = leak_candidates_with(&graphs[0], &graphs[1], last, &dom);
+                let mut formatter = PathFormatter::new().max_total_chars(PATHS_OUTPUT_CHARS);
                 Outcome::Leaks(
                     groups
                         .into_iter()
                         .map(|g| {
-                            let path = g.path.as_ref().map(|p| format_path(last, p));
+                            let path = g.path.as_ref().map(|p| formatter.format(last, p));
                             (
                                 GroupRow {
                                     name: g.name,
@@ -279,17 +297,27 @@ impl AnalysisTask {
             }
             Job::Paths { class, limit } => {
                 let dom = dominators_with_rules(last, RetainRules::DevTools);
+                let classes = Classes::devtools(last);
                 let roots = RootPaths::compute(last);
+                let mut formatter = PathFormatter::new().max_total_chars(PATHS_OUTPUT_CHARS);
                 let mut matched = 0u64;
                 let mut paths = Vec::new();
                 for n in 0..last.node_count() as u32 {
-                    if class_name(last, n) != class {
+                    // DevTools' Summary rows: its class, a non-zero size.
+                    if classes.name_of(n) != class || dom.self_size(last, n) == 0 {
                         continue;
                     }
                     matched += 1;
                     if paths.len() < *limit as usize {
-                        let p = roots.path_to(last, n).map(|p| format_path(last, &p));
-                        paths.push((last.node_id(n), last.self_size(n), dom.retained_size(n), p));
+                        let p = roots.path_to(last, n).map(|p| formatter.format(last, &p));
+                        let dominator = dom.immediate_dominator(n).map(|d| last.node_id(d));
+                        paths.push(PathRow {
+                            id: last.node_id(n),
+                            self_size: dom.self_size(last, n),
+                            retained_size: dom.retained_size(n),
+                            dominator,
+                            path: p,
+                        });
                     }
                 }
                 Outcome::Paths {
@@ -368,12 +396,13 @@ impl Task for AnalysisTask {
                 o.set("class", class.as_str())?;
                 o.set("count", matched as f64)?;
                 let mut rows = Vec::with_capacity(paths.len());
-                for (id, self_size, retained, path) in &paths {
+                for row in &paths {
                     let mut x = Object::new(env)?;
-                    x.set("id", *id as f64)?;
-                    x.set("self_size", *self_size as f64)?;
-                    x.set("retained_size", *retained as f64)?;
-                    x.set("path", path.as_deref())?;
+                    x.set("id", row.id as f64)?;
+                    x.set("self_size", row.self_size as f64)?;
+                    x.set("retained_size", row.retained_size as f64)?;
+                    x.set("dominator_id", row.dominator.map(f64::from))?;
+                    x.set("path", row.path.as_deref())?;
                     rows.push(x);
                 }
                 o.set("paths", rows)?;

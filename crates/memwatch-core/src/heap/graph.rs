@@ -14,7 +14,58 @@ use super::strings::StringTable;
 /// Marks "no node / no edge" in `u32` columns computed from a graph.
 pub const NONE: u32 = u32::MAX;
 
-/// A heap snapshot as flat columns. Node 0 is the synthetic root.
+/// Most nodes a graph can hold: node indices are `u32`, and `NONE` is kept
+/// free. A snapshot with more is refused with an error that says so.
+pub const MAX_NODES: u64 = u32::MAX as u64 - 1;
+
+/// Most edges a graph can hold: edge indices are `u32` (as in DevTools'
+/// typed arrays), with `u32::MAX` and `u32::MAX - 1` kept as markers.
+pub const MAX_EDGES: u64 = u32::MAX as u64 - 2;
+
+/// Where a node's code is, from the snapshot's `locations`: for a closure its
+/// function, for an object its constructor. DevTools keeps objects of
+/// same-named classes apart by it. Line and column are 0-based, as V8 writes
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    pub script_id: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Node -> location, for the nodes that have one.
+///
+/// Why packed pairs and not a column: only JS objects and functions have a
+/// location, and most share a few (one per constructor), so a sorted list of
+/// `(node << 32) | location index` costs 8 bytes a located node and a table of
+/// the distinct locations, instead of 12 bytes for every node.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Locations {
+    /// Sorted by node; one entry per node (the file's last one wins, as in
+    /// DevTools' map).
+    pub(crate) by_node: Vec<u64>,
+    pub(crate) table: Vec<Location>,
+}
+
+impl Locations {
+    /// Sorts and de-duplicates entries added in any order.
+    pub(crate) fn seal(&mut self) {
+        // Stable, so equal nodes stay in file order and the last one is kept.
+        self.by_node.sort_by_key(|&p| p >> 32);
+        let mut out: Vec<u64> = Vec::with_capacity(self.by_node.len());
+        for &p in &self.by_node {
+            match out.last_mut() {
+                Some(last) if *last >> 32 == p >> 32 => *last = p,
+                _ => out.push(p),
+            }
+        }
+        out.shrink_to_fit();
+        self.by_node = out;
+    }
+}
+
+/// A heap snapshot as flat columns. The synthetic root is [`root`](Self::root)
+/// (node 0 unless the snapshot says otherwise).
 ///
 /// Built by [`super::parse::parse_heap_snapshot`] or [`super::GraphBuilder`],
 /// both of which validate it: every edge target is a node, every string
@@ -36,12 +87,12 @@ pub struct HeapGraph {
     /// Target node index (not V8's `to_node` field offset).
     pub(crate) edge_to: Vec<u32>,
     pub(crate) strings: StringTable,
+    /// The synthetic root (`snapshot.root_index`; node 0 in V8's snapshots).
+    pub(crate) root: u32,
+    pub(crate) locations: Locations,
 }
 
 impl HeapGraph {
-    /// The synthetic root every V8 snapshot starts with.
-    pub const ROOT: u32 = 0;
-
     /// No nodes yet; only builders hold such a graph (it fails validation),
     /// which is why `HeapGraph` has no public constructor or `Default`.
     pub(crate) fn empty() -> Self {
@@ -56,7 +107,41 @@ impl HeapGraph {
             edge_name: Vec::new(),
             edge_to: Vec::new(),
             strings: StringTable::new(),
+            root: 0,
+            locations: Locations::default(),
         }
+    }
+
+    /// The synthetic root: the node the GC roots and the global objects hang
+    /// from (`snapshot.root_index`, node 0 in every V8 snapshot).
+    pub fn root(&self) -> u32 {
+        self.root
+    }
+
+    /// The location of a closure's function or an object's constructor, when
+    /// the snapshot records one.
+    pub fn location(&self, node: u32) -> Option<Location> {
+        let by_node = &self.locations.by_node;
+        let i = by_node
+            .binary_search_by_key(&node, |&p| (p >> 32) as u32)
+            .ok()?;
+        self.locations
+            .table
+            .get(by_node[i] as u32 as usize)
+            .copied()
+    }
+
+    /// `(node, location index)` for every located node, by node.
+    pub(crate) fn located_nodes(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.locations
+            .by_node
+            .iter()
+            .map(|&p| ((p >> 32) as u32, p as u32))
+    }
+
+    /// Distinct locations, addressed by [`located_nodes`](Self::located_nodes)' index.
+    pub(crate) fn location_table(&self) -> &[Location] {
+        &self.locations.table
     }
 
     pub fn node_count(&self) -> usize {
@@ -145,13 +230,14 @@ impl HeapGraph {
         after.saturating_sub(1) as u32
     }
 
-    /// Whether `edge`, owned by `source`, keeps its target alive for the
-    /// dominator tree and retainer paths. DevTools' rule: weak edges never;
-    /// shortcut edges only from the root (they mark the user's globals).
+    /// Whether `edge`, owned by `source`, can keep its target alive: weak
+    /// edges never; shortcut edges only from the root (they mark the user's
+    /// globals). DevTools drops a few more for dominators (see
+    /// [`RetainRules::DevTools`](super::RetainRules::DevTools)).
     pub fn is_retaining_edge(&self, source: u32, edge: u32) -> bool {
         match self.edge_kind(edge) {
             EdgeKind::Weak => false,
-            EdgeKind::Shortcut => source == Self::ROOT,
+            EdgeKind::Shortcut => source == self.root,
             _ => true,
         }
     }
@@ -200,5 +286,7 @@ impl HeapGraph {
             + self.node_detachedness.as_ref().map_or(0, Vec::len)
             + self.strings.text_bytes()
             + self.strings.len() * std::mem::size_of::<usize>()
+            + self.locations.by_node.len() * 8
+            + self.locations.table.len() * std::mem::size_of::<Location>()
     }
 }
