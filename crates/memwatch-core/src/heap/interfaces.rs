@@ -8,6 +8,10 @@
 //! Application: an object takes the definition with the most properties
 //! among those whose properties it all has (the earlier one on a tie), or
 //! stays `Object`.
+//!
+//! Both passes walk the nodes from the root to the end, as DevTools' do (its
+//! node iterator starts at the root): with a `root_index` past node 0, the
+//! plain objects before the root keep the name `Object` there too.
 
 use std::collections::HashMap;
 
@@ -46,7 +50,7 @@ impl Interfaces {
         let mut candidates: HashMap<String, usize> = HashMap::new();
         let mut list: Vec<(String, Candidate)> = Vec::new();
         let mut plain_objects = 0u64;
-        for node in 0..graph.node_count() as u32 {
+        for node in graph.root()..graph.node_count() as u32 {
             if !is_plain_object(graph, node) {
                 continue;
             }
