@@ -608,4 +608,120 @@ mod tests {
         let other = graph(&[Spec::node(K::Synthetic, "", 0)], &[]);
         assert_eq!(class_groups_with(&g, &dominators(&other)), groups);
     }
+
+    #[test]
+    fn same_named_constructors_from_two_places_are_two_classes() {
+        use crate::heap::{GraphBuilder, Location};
+        let mut b = GraphBuilder::new();
+        let (empty, item, f) = (b.intern(""), b.intern("Item"), b.intern("handler"));
+        let idx = b.intern("1");
+        b.add_node(K::Synthetic, empty, 1, 0, 6);
+        for (id, name, size) in [
+            (3, item, 10),
+            (5, item, 10),
+            (7, item, 20),
+            (9, item, 40),
+            (11, f, 1),
+            (13, f, 1),
+        ] {
+            let kind = if name == f { K::Closure } else { K::Object };
+            b.add_node(kind, name, id, size, 0);
+        }
+        for to in 1..=6 {
+            b.add_edge(E::Element, idx, to);
+        }
+        let here = Location {
+            script_id: 1,
+            line: 2,
+            column: 3,
+        };
+        let there = Location {
+            script_id: 4,
+            line: 0,
+            column: 9,
+        };
+        b.add_location(1, here);
+        b.add_location(2, here);
+        b.add_location(3, there);
+        // Functions have locations too, but are one class (DevTools).
+        b.add_location(5, here);
+        b.add_location(6, there);
+        let g = b.finish().expect("graph");
+        let mut rows: Vec<(String, Option<Location>, u64, u64)> = class_groups(&g)
+            .into_iter()
+            .map(|c| (c.name, c.location, c.count, c.self_size))
+            .collect();
+        rows.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        assert_eq!(
+            rows,
+            [
+                ("Function".to_string(), None, 2, 2),
+                ("Item".to_string(), None, 1, 40),
+                ("Item".to_string(), Some(here), 2, 20),
+                ("Item".to_string(), Some(there), 1, 20),
+            ]
+        );
+    }
+
+    #[test]
+    fn element_and_detached_names() {
+        let mut b = crate::heap::GraphBuilder::new();
+        let names = [
+            "",
+            "<div id=\"a\">",
+            "<div>",
+            "Detached <span class=\"x\">",
+            "<p class=\"q\">",
+            "Node / Text",
+            "<p class=\"q\">",
+        ];
+        let ids: Vec<u32> = names.iter().map(|n| b.intern(n)).collect();
+        let child = b.intern("child");
+        // node 4 is detached (2) and reaches node 5 through a property edge;
+        // node 6 (same name as 4) is attached.
+        for (i, &name) in ids.iter().enumerate() {
+            let kind = if i == 0 { K::Synthetic } else { K::Native };
+            b.add_node(kind, name, 2 * i as u32 + 1, 8, u32::from(i == 4));
+        }
+        b.add_edge(E::Property, child, 5);
+        b.set_detachedness(4, 2);
+        b.set_detachedness(6, 1);
+        let g = b.finish().expect("graph");
+        let classes = Classes::devtools(&g);
+        let got: Vec<&str> = (1..7).map(|n| classes.name_of(n)).collect();
+        assert_eq!(
+            got,
+            [
+                "<div>",
+                "<div>",
+                "Detached <span>",
+                "Detached <p>",
+                "Detached Node / Text",
+                "<p>"
+            ]
+        );
+        assert_eq!(classes.class_of(1), classes.class_of(2));
+    }
+
+    #[test]
+    fn zero_size_nodes_are_in_no_row() {
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Native, "Node / Empty", 0),
+                Spec::node(K::RegExp, "a+b", 24),
+                Spec::node(K::SlicedString, "abc", 20),
+                Spec::node(K::String, "abc", 16),
+            ],
+            &[
+                (0, E::Element, "1", 1),
+                (0, E::Element, "2", 2),
+                (0, E::Element, "3", 3),
+                (3, E::Internal, "parent", 4),
+            ],
+        );
+        let names: Vec<String> = class_groups(&g).into_iter().map(|c| c.name).collect();
+        // (The sliced string retains its parent: 36 bytes.)
+        assert_eq!(names, ["(sliced string)", "RegExp", "(string)"]);
+    }
 }

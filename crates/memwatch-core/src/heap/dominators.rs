@@ -589,6 +589,102 @@ mod tests {
         assert!(devtools.is_reachable(4));
     }
 
+    /// root -shortcut-> global; global.map -> WeakMap -> table; the table
+    /// holds the key weakly and the value through the ephemeron edge;
+    /// global.key -> key, and the key's edge of the same name -> value.
+    fn weak_map_graph() -> HeapGraph {
+        const PAIR: &str =
+            "1 / part of key (Key @9) -> value (Value @11) pair in WeakMap (table @7)";
+        graph(
+            &[
+                Spec::node(K::Synthetic, "", 0).with_id(1),
+                Spec::node(K::Object, "global", 10).with_id(3),
+                Spec::node(K::Object, "WeakMap", 20).with_id(5),
+                Spec::node(K::Array, "", 30).with_id(7),
+                Spec::node(K::Object, "Key", 40).with_id(9),
+                Spec::node(K::Object, "Value", 50).with_id(11),
+                Spec::node(K::Object, "Payload", 1000).with_id(13),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (1, E::Property, "map", 2),
+                (1, E::Property, "key", 4),
+                (2, E::Internal, "table", 3),
+                (3, E::Weak, "1", 4),
+                (3, E::Internal, PAIR, 5),
+                (4, E::Internal, PAIR, 5),
+                (5, E::Property, "payload", 6),
+            ],
+        )
+    }
+
+    #[test]
+    fn weak_map_values_are_retained_by_their_key() {
+        let g = weak_map_graph();
+        let basic = dominators_with_rules(&g, RetainRules::Basic);
+        assert_eq!(idom_of(&basic, 5), Some(1));
+        assert_eq!(basic.retained_size(4), 40);
+        // DevTools: the table's edge to the value does not count.
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 5), Some(4));
+        assert_eq!(d.retained_size(4), 40 + 50 + 1000);
+        // The table is owned by the WeakMap alone: its size moves there.
+        assert_eq!(d.self_size(&g, 3), 0);
+        assert_eq!(d.self_size(&g, 2), 20 + 30);
+        assert_eq!(d.retained_size(2), 50);
+        assert_eq!(d.retained_size(0), 1150);
+    }
+
+    #[test]
+    fn self_edges_retain_nothing() {
+        // a holds only itself: nothing retains it, so it starts its own
+        // search under the root and retains b.
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "A", 1),
+                Spec::node(K::Object, "B", 2),
+            ],
+            &[(1, E::Property, "self", 1), (1, E::Property, "b", 2)],
+        );
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 1), Some(0));
+        assert_eq!(idom_of(&d, 2), Some(1));
+        assert_eq!(d.retained_size(1), 3);
+        assert_eq!(d.reachable_count(), 1);
+    }
+
+    #[test]
+    fn sizes_saturate_instead_of_wrapping() {
+        let huge = u64::MAX / 2 + 1;
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "global", 8),
+                Spec::node(K::Object, "Big", huge),
+                Spec::node(K::Object, "Big", huge),
+                Spec::node(K::Array, "", huge),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (1, E::Property, "a", 2),
+                (1, E::Property, "b", 3),
+                (3, E::Internal, "elements", 4),
+            ],
+        );
+        let d = dominators(&g);
+        // The array's size moves into its owner: saturated, not wrapped.
+        assert_eq!(d.self_size(&g, 3), u64::MAX);
+        assert_eq!(d.retained_size(1), u64::MAX);
+        assert_eq!(d.retained_size(0), u64::MAX);
+        let groups = crate::heap::class_groups_with(&g, &d);
+        let big = groups.iter().find(|c| c.name == "Big").expect("Big");
+        assert_eq!(
+            (big.count, big.self_size, big.retained_size),
+            (2, u64::MAX, u64::MAX)
+        );
+    }
+
     #[test]
     fn unreachable_nodes_hang_under_the_root() {
         // root -> a ; b -> a, b -> c (b, c unreachable); d <-> e (a ring)

@@ -486,4 +486,125 @@ mod tests {
         assert_eq!(paths.path_to(&g, 3), None);
         assert_eq!(paths.path_to(&g, 4), None);
     }
+
+    /// root -shortcut-> link 1 -> link 2 -> ... -> link n-1.
+    fn chain(n: u32) -> HeapGraph {
+        let mut b = crate::heap::GraphBuilder::with_capacity(n as usize, n as usize);
+        let (empty, link, next, global) = (
+            b.intern(""),
+            b.intern("Link"),
+            b.intern("next"),
+            b.intern("global"),
+        );
+        for i in 0..n {
+            let kind = if i == 0 { K::Synthetic } else { K::Object };
+            b.add_node(
+                kind,
+                if i == 0 { empty } else { link },
+                2 * i + 1,
+                1,
+                u32::from(i + 1 < n),
+            );
+        }
+        b.add_edge(E::Shortcut, global, 1);
+        for i in 2..n {
+            b.add_edge(E::Property, next, i);
+        }
+        b.finish().expect("chain")
+    }
+
+    #[test]
+    fn long_paths_keep_their_ends() {
+        const N: u32 = 100_000;
+        let g = chain(N);
+        let paths = RootPaths::compute(&g);
+        let path = paths.path_to(&g, N - 1).expect("reachable");
+        assert_eq!(path.steps.len(), N as usize - 1);
+        let text = format_path(&g, &path);
+        let hop = " → Link.next (property)";
+        let expected = format!(
+            "(GC roots){}{} → … 99,978 more steps …{} → Link @{}",
+            hop.repeat(10),
+            "",
+            hop.repeat(10),
+            2 * (N - 1) + 1
+        );
+        assert_eq!(text, expected);
+        // Callers choose the length, and a budget for many paths.
+        let short = PathFormatter::new().max_steps(4).format(&g, &path);
+        assert_eq!(short.matches(hop).count(), 4);
+        let mut budget = PathFormatter::new().max_total_chars(text.chars().count() + 10);
+        assert_eq!(budget.format(&g, &path), text);
+        assert_eq!(
+            budget.format(&g, &path),
+            "(path omitted: the output limit was reached)"
+        );
+        let near = paths.path_to(&g, 3).expect("reachable");
+        assert_eq!(
+            format_path(&g, &near),
+            "(GC roots) → Link.next (property) → Link.next (property) → Link @7"
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut() {
+        let name: &'static str = Box::leak("n".repeat(500).into_boxed_str());
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, name, 1),
+                Spec::node(K::Object, "A", 1),
+            ],
+            &[(0, E::Shortcut, "g", 1), (1, E::Property, name, 2)],
+        );
+        let path = RootPaths::compute(&g).path_to(&g, 2).expect("reachable");
+        let text = format_path(&g, &path);
+        let cut = format!("{}…", "n".repeat(60));
+        assert_eq!(text, format!("(GC roots) → {cut}.{cut} (property) → A @5"));
+    }
+
+    #[test]
+    fn distances_follow_devtools_filters() {
+        // A WeakMap value is placed after both its table and its key: the
+        // table's edge (seen first) is skipped, the key's is followed.
+        const PAIR: &str = "0 / part of key (K @9) -> value (V @11) pair in WeakMap (table @5)";
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0).with_id(1),
+                Spec::node(K::Object, "global", 1).with_id(3),
+                Spec::node(K::Array, "table", 1).with_id(5),
+                Spec::node(K::Object, "Holder", 1).with_id(7),
+                Spec::node(K::Object, "K", 1).with_id(9),
+                Spec::node(K::Object, "V", 1).with_id(11),
+                Spec::node(K::Hidden, "system / NativeContext", 1).with_id(13),
+                Spec::node(K::Object, "Map", 1).with_id(15),
+                Spec::node(K::Array, "(map descriptors)", 1).with_id(17),
+                Spec::node(K::Object, "Slot4", 1).with_id(19),
+                Spec::node(K::Object, "Slot3", 1).with_id(21),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (1, E::Property, "table", 2),
+                (1, E::Property, "holder", 3),
+                (1, E::Property, "context", 6),
+                (1, E::Property, "descriptors", 8),
+                (2, E::Internal, PAIR, 5),
+                (3, E::Property, "key", 4),
+                (4, E::Internal, PAIR, 5),
+                (6, E::Internal, "sloppy_function_map", 7),
+                (8, E::Element, "4", 9),
+                (8, E::Element, "3", 10),
+            ],
+        );
+        let paths = RootPaths::compute(&g);
+        let text = |n| format_path(&g, &paths.path_to(&g, n).expect("reachable"));
+        assert_eq!(
+            text(5),
+            "(GC roots) → global.holder (property) → Holder.key (property) → K.0 / part of key (K @9) -> value (V @11) pair in WeakMap (tab… (internal) → V @11"
+        );
+        assert_eq!(paths.path_to(&g, 7), None);
+        // Descriptor slot 4 (index % 3 == 1) is a link: skipped; slot 3 is not.
+        assert_eq!(paths.path_to(&g, 9), None);
+        assert_eq!(paths.path_to(&g, 10).map(|p| p.steps.len()), Some(3));
+    }
 }
