@@ -59,6 +59,25 @@ test('analyze: the whole snapshot in classes, largest retained size first', () =
   assert.deepStrictEqual(retained, [...retained].sort((a, b) => b - a));
 });
 
+test('analyze: sizes past 2^64 in a crafted snapshot saturate, never wrap to 0', () => {
+  const s = JSON.parse(fs.readFileSync(snap('a'), 'utf8'));
+  const nf = s.snapshot.meta.node_fields.length;
+  const at = s.snapshot.meta.node_fields.indexOf('self_size');
+  const huge = '9223372036854775808'; // 2^63: three of them pass 2^64
+  const text = JSON.stringify(s).replace(/"nodes":\[(.*?)\]/, (all, list) => {
+    const nums = list.split(',');
+    for (const node of [1, 2, 3]) nums[node * nf + at] = huge;
+    return `"nodes":[${nums.join(',')}]`;
+  });
+  const file = path.join(dir, 'huge-sizes.heapsnapshot');
+  fs.writeFileSync(file, text);
+  const r = cli('analyze', file, '--json', '--top', '1000000');
+  assert.strictEqual(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout);
+  assert.strictEqual(got.self_size, 2 ** 64);
+  assert.strictEqual(got.groups[0].retained_size, 2 ** 64);
+});
+
 test('analyze: human output is a table; --top limits the rows', () => {
   const r = cli('analyze', snap('b'), '--top', '3');
   assert.strictEqual(r.status, 0, r.stderr);
