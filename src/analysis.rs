@@ -256,10 +256,7 @@ impl AnalysisTask {
                 Outcome::Analyze {
                     nodes: last.node_count() as u64,
                     edges: last.edge_count() as u64,
-                    self_size: last
-                        .self_sizes()
-                        .iter()
-                        .fold(0u64, |sum, &s| sum.saturating_add(s)),
+                    self_size: last.self_sizes().fold(0u64, |sum, s| sum.saturating_add(s)),
                     groups,
                     group_count,
                 }

@@ -13,7 +13,7 @@ use super::essential::Bits;
 use super::graph::{HeapGraph, Location, NONE};
 use super::interfaces::Interfaces;
 use super::kinds::{EdgeKind, NodeKind};
-use super::names::is_plain_object;
+use super::names::PlainObjects;
 use super::toplevel::top_level_retained;
 
 /// Where a node's class name comes from, in memwatch's naming.
@@ -299,6 +299,7 @@ impl Classes {
         let mut locations = graph.located_nodes().peekable();
         let table = graph.location_table();
         let (mut ranks, mut states) = (Vec::new(), Vec::new());
+        let mut plain = PlainObjects::new(graph);
 
         let mut class_of = Vec::with_capacity(n);
         for node in 0..n as u32 {
@@ -314,7 +315,12 @@ impl Classes {
                         None => names.id(NameKey::Detached(raw), || full),
                     }
                 }
-                NodeKind::Object if !interfaces.is_empty() && is_plain_object(graph, node) => {
+                // As DevTools: only nodes from the root on are matched.
+                NodeKind::Object
+                    if !interfaces.is_empty()
+                        && node >= graph.root()
+                        && plain.check(graph, node) =>
+                {
                     match interfaces.match_object(graph, node, &mut ranks, &mut states) {
                         Some(def) => {
                             let slot = &mut by_interface[def as usize];

@@ -19,8 +19,8 @@
 //! reaches.
 
 use super::essential::{essential_edges, Bits};
-use super::graph::{HeapGraph, NONE};
-use super::owned::{owned_self_sizes, OwnedSizes};
+use super::graph::{HeapGraph, Sizes, NONE};
+use super::owned::Ownership;
 
 /// Which edges keep their targets alive for the dominator tree, and which
 /// self sizes are summed.
@@ -55,7 +55,7 @@ pub struct Dominators {
     retained: Vec<u64>,
     /// Self sizes after DevTools' owned-size attribution; `None` when they
     /// are V8's (basic rules, or a snapshot without user roots).
-    owned_sizes: Option<OwnedSizes>,
+    owned_sizes: Option<Sizes>,
     /// Nodes the root reaches over counted edges.
     reached: Bits,
     reachable: usize,
@@ -148,7 +148,11 @@ pub fn dominators(graph: &HeapGraph) -> Dominators {
 /// Computes the dominator tree and retained sizes under `rules`.
 pub fn dominators_with_rules(graph: &HeapGraph, rules: RetainRules) -> Dominators {
     let n = graph.node_count();
-    let essential = essential_edges(graph, rules);
+    let mut ownership = match rules {
+        RetainRules::Basic => None,
+        RetainRules::DevTools => Ownership::new(graph),
+    };
+    let essential = essential_edges(graph, rules, ownership.as_mut());
     let Dfs {
         dfnum,
         vertex,
@@ -161,14 +165,11 @@ pub fn dominators_with_rules(graph: &HeapGraph, rules: RetainRules) -> Dominator
     let idom = semi_nca(parent, &pred_start, &preds);
     drop((pred_start, preds));
 
-    let owned_sizes = match rules {
-        RetainRules::Basic => None,
-        RetainRules::DevTools => owned_self_sizes(graph),
-    };
-    let mut retained = match &owned_sizes {
-        Some(sizes) => (0..sizes.len() as u32).map(|v| sizes.get(v)).collect(),
-        None => graph.self_sizes().to_vec(),
-    };
+    let mut retained: Vec<u64> = graph.self_sizes().collect();
+    let owned_sizes = ownership.map(|o| {
+        o.attribute(graph, &mut retained);
+        Sizes::from_sizes(&retained)
+    });
     // Reverse preorder visits every node after all the nodes it dominates
     // (they are its DFS descendants), so each sum is complete when added up.
     for w in (1..vertex.len()).rev() {

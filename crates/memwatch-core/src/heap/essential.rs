@@ -8,6 +8,7 @@
 use super::dominators::RetainRules;
 use super::graph::HeapGraph;
 use super::kinds::{EdgeKind, NodeKind};
+use super::owned::Ownership;
 use super::weakmap::EphemeronNames;
 
 /// A fixed-size set of indices.
@@ -26,6 +27,12 @@ impl Bits {
     #[inline]
     pub(crate) fn set(&mut self, i: u32) {
         self.words[(i >> 6) as usize] |= 1 << (i & 63);
+    }
+
+    /// The 64 bits holding bit `i`.
+    #[inline]
+    pub(crate) fn word(&self, i: u32) -> u64 {
+        self.words.get((i >> 6) as usize).copied().unwrap_or(0)
     }
 
     #[inline]
@@ -77,37 +84,52 @@ pub(crate) fn page_owned(graph: &HeapGraph) -> Bits {
 /// rules: a WeakMap table's edge to a value does not count (the key's does),
 /// and an edge from a node the page does not own to one it owns does not
 /// count unless it leaves the root.
-pub(crate) fn essential_edges(graph: &HeapGraph, rules: RetainRules) -> Bits {
+///
+/// This is the one pass over every edge; `ownership`, when given, sees each
+/// edge on the way (the first step of DevTools' owned sizes).
+pub(crate) fn essential_edges(
+    graph: &HeapGraph,
+    rules: RetainRules,
+    mut ownership: Option<&mut Ownership>,
+) -> Bits {
     let root = graph.root();
-    let owned = match rules {
-        RetainRules::Basic => None,
-        RetainRules::DevTools => Some(page_owned(graph)),
-    };
+    let devtools = rules == RetainRules::DevTools;
+    let owned = devtools.then(|| page_owned(graph));
     let mut ephemerons = EphemeronNames::new(graph);
     let mut bits = Bits::new(graph.edge_count());
     let kinds = graph.edge_types();
     let targets = graph.edge_targets();
+    let first_edge = graph.first_edges();
+    const WEAK: u8 = EdgeKind::Weak as u8;
+    const SHORTCUT: u8 = EdgeKind::Shortcut as u8;
+    const INTERNAL: u8 = EdgeKind::Internal as u8;
     for v in 0..graph.node_count() as u32 {
-        for e in graph.edges(v) {
-            let kind = EdgeKind::from_u8(kinds[e as usize]);
+        let is_root = v == root;
+        // May this node's edges reach page-owned nodes? (DevTools: the root
+        // and page-owned nodes may; others may not.)
+        let to_owned_ok = owned.as_ref().is_none_or(|o| is_root || o.get(v));
+        let (start, end) = (first_edge[v as usize], first_edge[v as usize + 1]);
+        if let Some(o) = ownership.as_deref_mut() {
+            o.see_edges(v, start..end, kinds, targets);
+        }
+        for e in start..end {
+            let code = kinds[e as usize];
             let to = targets[e as usize];
-            let keep = match kind {
-                EdgeKind::Weak => false,
-                _ if to == v => false,
-                EdgeKind::Shortcut if v != root => false,
-                EdgeKind::Internal if owned.is_some() => ephemerons
-                    .of_edge(e)
-                    .is_none_or(|x| x.table_id != u64::from(graph.node_id(v))),
-                _ => true,
-            };
-            let keep = keep
-                && match &owned {
-                    Some(owned) => v == root || owned.get(v) || !owned.get(to),
-                    None => true,
-                };
-            if keep {
-                bits.set(e);
+            if code == WEAK || to == v || (code == SHORTCUT && !is_root) {
+                continue;
             }
+            if !to_owned_ok && owned.as_ref().is_some_and(|o| o.get(to)) {
+                continue;
+            }
+            if devtools
+                && code == INTERNAL
+                && ephemerons
+                    .of_edge(e)
+                    .is_some_and(|x| x.table_id == u64::from(graph.node_id(v)))
+            {
+                continue;
+            }
+            bits.set(e);
         }
     }
     bits

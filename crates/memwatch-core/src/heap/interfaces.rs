@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use super::graph::HeapGraph;
 use super::kinds::EdgeKind;
-use super::names::{cmp16, format_property_name, is_plain_object, len16};
+use super::names::{cmp16, format_property_name, len16, PlainObjects};
 
 const MAX_INTERFACE_NAME_LENGTH: usize = 120;
 const MIN_OBJECT_COUNT_PER_INTERFACE: f64 = 2.0;
@@ -50,8 +50,9 @@ impl Interfaces {
         let mut candidates: HashMap<String, usize> = HashMap::new();
         let mut list: Vec<(String, Candidate)> = Vec::new();
         let mut plain_objects = 0u64;
+        let mut plain = PlainObjects::new(graph);
         for node in graph.root()..graph.node_count() as u32 {
-            if !is_plain_object(graph, node) {
+            if !plain.check(graph, node) {
                 continue;
             }
             plain_objects += 1;

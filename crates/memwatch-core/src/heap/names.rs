@@ -66,6 +66,38 @@ pub(crate) fn is_plain_object(graph: &HeapGraph, node: u32) -> bool {
     graph.node_kind(node) == NodeKind::Object && graph.node_name(node) == "Object"
 }
 
+/// [`is_plain_object`] for many nodes: the name is compared once per string.
+pub(crate) struct PlainObjects {
+    /// Per string: 0 not looked at, 1 not "Object", 2 "Object".
+    is_object: Vec<u8>,
+}
+
+impl PlainObjects {
+    pub(crate) fn new(graph: &HeapGraph) -> Self {
+        Self {
+            is_object: vec![0; graph.strings().len()],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn check(&mut self, graph: &HeapGraph, node: u32) -> bool {
+        if graph.node_kind(node) != NodeKind::Object {
+            return false;
+        }
+        let name = graph.node_name_index(node);
+        match self.is_object.get_mut(name as usize) {
+            Some(0) | None => {
+                let yes = graph.node_name(node) == "Object";
+                if let Some(slot) = self.is_object.get_mut(name as usize) {
+                    *slot = if yes { 2 } else { 1 };
+                }
+                yes
+            }
+            Some(state) => *state == 2,
+        }
+    }
+}
+
 /// The name DevTools shows for a node: a concatenated string's text, a plain
 /// object's properties (`{a, b, …, z}`), else the node's own name.
 pub fn display_name(graph: &HeapGraph, node: u32) -> Cow<'_, str> {

@@ -10,49 +10,13 @@
 //! or synthetic. Snapshots without user roots (V8's "expose internals" mode)
 //! are left alone, as DevTools leaves them.
 
-use std::collections::HashMap;
+use std::ops::Range;
 
+use super::essential::Bits;
 use super::graph::HeapGraph;
+#[cfg(test)]
+use super::graph::Sizes;
 use super::kinds::{EdgeKind, NodeKind};
-
-/// Self sizes after attribution, 4 bytes a node: DevTools keeps sizes in
-/// 32 bits, and the rare larger one (a 4 GiB buffer) is kept aside.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct OwnedSizes {
-    small: Vec<u32>,
-    large: HashMap<u32, u64>,
-}
-
-impl OwnedSizes {
-    fn from_sizes(sizes: &[u64]) -> Self {
-        let mut large = HashMap::new();
-        let small = sizes
-            .iter()
-            .enumerate()
-            .map(|(v, &size)| match u32::try_from(size) {
-                Ok(s) if s != u32::MAX => s,
-                _ => {
-                    large.insert(v as u32, size);
-                    u32::MAX
-                }
-            })
-            .collect();
-        Self { small, large }
-    }
-
-    #[inline]
-    pub(crate) fn get(&self, node: u32) -> u64 {
-        match self.small.get(node as usize) {
-            Some(&u32::MAX) => self.large.get(&node).copied().unwrap_or(0),
-            Some(&s) => u64::from(s),
-            None => 0,
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.small.len()
-    }
-}
 
 const UNVISITED: u32 = u32::MAX;
 const SEVERAL: u32 = u32::MAX - 1;
@@ -78,66 +42,149 @@ fn starts_unowned(graph: &HeapGraph, node: u32) -> bool {
     }
 }
 
-/// Self sizes after attribution, or `None` when the snapshot has no user
-/// roots (sizes stay V8's). Sums saturate.
-pub(crate) fn owned_self_sizes(graph: &HeapGraph) -> Option<OwnedSizes> {
-    if !has_user_roots(graph) {
-        return None;
-    }
-    let n = graph.node_count();
-    let mut owners: Vec<u32> = (0..n as u32)
-        .map(|v| {
-            if starts_unowned(graph, v) {
-                UNVISITED
-            } else {
-                v
+/// Who owns each node that starts unowned, while ownership spreads.
+///
+/// Why not a column per node: only the unowned nodes (arrays, hidden nodes)
+/// need an owner, so they are numbered among themselves (a rank over a bit
+/// per node) and the owners take 4 bytes per unowned node. The first step
+/// (owners to the unowned nodes they point to) is fed by the dominators'
+/// one pass over every edge ([`see`](Self::see)), so attribution costs no
+/// pass of its own over the whole graph.
+pub(crate) struct Ownership {
+    unowned: Bits,
+    /// Per 64 nodes: how many unowned nodes come before.
+    rank_base: Vec<u32>,
+    /// Per unowned node, by rank: its owner, `UNVISITED` or `SEVERAL`.
+    owners: Vec<u32>,
+}
+
+impl Ownership {
+    /// `None` when the snapshot has no user roots: DevTools then keeps V8's
+    /// sizes ("expose internals" snapshots).
+    pub(crate) fn new(graph: &HeapGraph) -> Option<Self> {
+        if !has_user_roots(graph) {
+            return None;
+        }
+        let n = graph.node_count();
+        let mut unowned = Bits::new(n);
+        let mut count = 0u32;
+        let mut rank_base = Vec::with_capacity(n.div_ceil(64));
+        for v in 0..n as u32 {
+            if v % 64 == 0 {
+                rank_base.push(count);
             }
+            if starts_unowned(graph, v) {
+                unowned.set(v);
+                count += 1;
+            }
+        }
+        Some(Self {
+            unowned,
+            rank_base,
+            owners: vec![UNVISITED; count as usize],
         })
-        .collect();
-    // The final owners do not depend on the visiting order (each node ends
-    // with the set of owners that reach it through unowned nodes), so each
-    // owner is expanded in turn and what it reaches is drained from a stack.
-    let mut stack: Vec<u32> = Vec::new();
-    let spread = |v: u32, owners: &mut Vec<u32>, stack: &mut Vec<u32>| {
-        let owner = owners[v as usize];
-        for e in graph.edges(v) {
-            if graph.edge_kind(e) == EdgeKind::Weak {
+    }
+
+    #[inline]
+    fn rank(&self, v: u32) -> usize {
+        let below = self.unowned.word(v) & ((1u64 << (v & 63)) - 1);
+        self.rank_base[(v >> 6) as usize] as usize + below.count_ones() as usize
+    }
+
+    /// The owner of a node (itself, unless it starts unowned).
+    #[inline]
+    fn owner(&self, v: u32) -> u32 {
+        if self.unowned.get(v) {
+            self.owners[self.rank(v)]
+        } else {
+            v
+        }
+    }
+
+    /// Spreads `owner` to the unowned node `t`; whether `t` changed.
+    #[inline]
+    fn reach(&mut self, t: u32, owner: u32) -> bool {
+        let slot = self.rank(t);
+        let current = self.owners[slot];
+        if current == UNVISITED {
+            self.owners[slot] = owner;
+            true
+        } else if current != owner && current != SEVERAL {
+            self.owners[slot] = SEVERAL;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The first step, for the edges `edges` of node `v` (every node's in
+    /// turn): a node that owns itself passes itself to its unowned targets
+    /// (weak edges never).
+    #[inline]
+    pub(crate) fn see_edges(&mut self, v: u32, edges: Range<u32>, kinds: &[u8], targets: &[u32]) {
+        if self.unowned.get(v) {
+            return;
+        }
+        for e in edges {
+            let t = targets[e as usize];
+            if self.unowned.get(t) && kinds[e as usize] != EdgeKind::Weak as u8 {
+                self.reach(t, v);
+            }
+        }
+    }
+
+    /// Spreads ownership on through the unowned nodes, then moves each singly
+    /// owned node's size into its owner (not the root, not a synthetic node).
+    /// `sizes` holds V8's self sizes and ends with DevTools' (saturating).
+    pub(crate) fn attribute(mut self, graph: &HeapGraph, sizes: &mut [u64]) {
+        let n = graph.node_count() as u32;
+        // The final owners do not depend on the visiting order (each node
+        // ends with the set of owners that reach it through unowned nodes).
+        let mut stack: Vec<u32> = (0..n)
+            .filter(|&v| self.unowned.get(v) && self.owner(v) != UNVISITED)
+            .collect();
+        while let Some(v) = stack.pop() {
+            let owner = self.owner(v);
+            for e in graph.edges(v) {
+                let t = graph.edge_to(e);
+                if self.unowned.get(t)
+                    && graph.edge_kind(e) != EdgeKind::Weak
+                    && self.reach(t, owner)
+                {
+                    stack.push(t);
+                }
+            }
+        }
+        let root = graph.root();
+        for v in 0..n {
+            if !self.unowned.get(v) {
                 continue;
             }
-            let t = graph.edge_to(e);
-            let current = owners[t as usize];
-            if current == UNVISITED {
-                owners[t as usize] = owner;
-                stack.push(t);
-            } else if current != t && current != owner && current != SEVERAL {
-                owners[t as usize] = SEVERAL;
-                stack.push(t);
+            let owner = self.owner(v);
+            if owner == UNVISITED || owner == SEVERAL || owner == root {
+                continue;
             }
-        }
-    };
-    for v in 0..n as u32 {
-        if owners[v as usize] != v {
-            continue;
-        }
-        spread(v, &mut owners, &mut stack);
-        while let Some(t) = stack.pop() {
-            spread(t, &mut owners, &mut stack);
+            if graph.node_kind(owner) == NodeKind::Synthetic {
+                continue;
+            }
+            let moved = std::mem::take(&mut sizes[v as usize]);
+            sizes[owner as usize] = sizes[owner as usize].saturating_add(moved);
         }
     }
-    let mut sizes = graph.self_sizes().to_vec();
-    let root = graph.root();
-    for (v, &owner) in owners.iter().enumerate() {
-        if owner == UNVISITED || owner == SEVERAL || owner as usize == v {
-            continue;
-        }
-        if owner == root || graph.node_kind(owner) == NodeKind::Synthetic {
-            continue;
-        }
-        let moved = std::mem::take(&mut sizes[v]);
-        sizes[owner as usize] = sizes[owner as usize].saturating_add(moved);
+}
+
+/// Self sizes after attribution, or `None` when the snapshot has no user
+/// roots (sizes stay V8's). (The dominators compute this inside their own
+/// pass; this is the same on its own.)
+#[cfg(test)]
+pub(crate) fn owned_self_sizes(graph: &HeapGraph) -> Option<Sizes> {
+    let mut ownership = Ownership::new(graph)?;
+    for v in 0..graph.node_count() as u32 {
+        ownership.see_edges(v, graph.edges(v), graph.edge_types(), graph.edge_targets());
     }
-    drop(owners);
-    Some(OwnedSizes::from_sizes(&sizes))
+    let mut sizes: Vec<u64> = graph.self_sizes().collect();
+    ownership.attribute(graph, &mut sizes);
+    Some(Sizes::from_sizes(&sizes))
 }
 
 #[cfg(test)]

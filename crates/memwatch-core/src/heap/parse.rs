@@ -663,6 +663,7 @@ fn read_locations<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -
     let locations = &mut st.graph.locations;
     let location_nodes = &mut st.location_nodes;
     let mut interned: std::collections::HashMap<Location, u32> = std::collections::HashMap::new();
+    let mut last: Option<(Location, u32)> = None;
     let mut values = vec![0u64; layout.fields];
     let mut offsets = vec![0u64; layout.fields];
     let mut k = 0;
@@ -694,11 +695,19 @@ fn read_locations<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -
             line: fits_u32(values[layout.line], offsets[layout.line], "location line")?,
             column: fits_u32(values[layout.column], offsets[layout.column], "location column")?,
         };
-        let next = locations.table.len() as u32;
-        let index = *interned.entry(location).or_insert(next);
-        if index == next {
-            locations.table.push(location);
-        }
+        // Objects of one constructor tend to come in a row: skip the hash then.
+        let index = match last {
+            Some((l, i)) if l == location => i,
+            _ => {
+                let next = locations.table.len() as u32;
+                let index = *interned.entry(location).or_insert(next);
+                if index == next {
+                    locations.table.push(location);
+                }
+                index
+            }
+        };
+        last = Some((location, index));
         locations
             .by_node
             .push((u64::from(node) << 32) | u64::from(index));
