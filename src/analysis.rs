@@ -16,8 +16,8 @@
 use crate::convert::DiffResult;
 use crate::errors::{self, coded, guard, Code, OrInternal, Result};
 use memwatch_core::heap::{
-    class_groups_with, class_name, diff_with, dominators_with_rules, format_path,
-    leak_candidates_with, parse_heap_snapshot_with_progress, HeapGraph, RetainRules, RootPaths,
+    class_groups_with, diff_with, dominators_with_rules, leak_candidates_with,
+    parse_heap_snapshot_with_progress, Classes, HeapGraph, PathFormatter, RetainRules, RootPaths,
 };
 use napi::bindgen_prelude::*;
 use napi::{sys, JsValue};
@@ -31,6 +31,10 @@ use std::thread::JoinHandle;
 /// Chunks a stream may have queued before `push` waits for the parser (a
 /// few MB: the parser reads faster than a stream delivers).
 const QUEUED_CHUNKS: usize = 64;
+
+/// Characters all retainer paths of one result may take together (each path
+/// is also cut to its first and last steps by `PathFormatter`).
+const PATHS_OUTPUT_CHARS: usize = 4 << 20;
 
 type Failure = (Code, String);
 type ParseResult = std::result::Result<HeapGraph, Failure>;
@@ -290,6 +294,9 @@ pub struct LeaksResult {
 #[napi(object)]
 pub struct PathRow {
     pub id: f64,
+    /// The object id of its immediate dominator (null for the root).
+    #[napi(js_name = "dominator_id")]
+    pub dominator_id: Option<f64>,
     #[napi(js_name = "self_size")]
     pub self_size: f64,
     #[napi(js_name = "retained_size")]
@@ -348,8 +355,7 @@ fn run(job: &Job, graphs: &[HeapGraph], cancel: &AtomicBool) -> std::result::Res
                 edges: last.edge_count() as f64,
                 self_size: last
                     .self_sizes()
-                    .iter()
-                    .fold(0u64, |a, &b| a.saturating_add(b)) as f64,
+                    .fold(0u64, |sum, s| sum.saturating_add(s)) as f64,
                 class_count,
                 groups,
             })
@@ -368,11 +374,12 @@ fn run(job: &Job, graphs: &[HeapGraph], cancel: &AtomicBool) -> std::result::Res
         Job::Leaks => {
             let groups = leak_candidates_with(&graphs[0], &graphs[1], last, &dom);
             check()?;
+            let mut formatter = PathFormatter::new().max_total_chars(PATHS_OUTPUT_CHARS);
             Outcome::Leaks(LeaksResult {
                 leaks: groups
                     .into_iter()
                     .map(|g| LeakRow {
-                        path: g.path.as_ref().map(|p| format_path(last, p)),
+                        path: g.path.as_ref().map(|p| formatter.format(last, p)),
                         name: g.name,
                         count: g.count as f64,
                         self_size: g.self_size as f64,
@@ -382,21 +389,25 @@ fn run(job: &Job, graphs: &[HeapGraph], cancel: &AtomicBool) -> std::result::Res
             })
         }
         Job::Paths { class, limit } => {
+            let classes = Classes::devtools(last);
             let roots = RootPaths::compute(last);
             check()?;
+            let mut formatter = PathFormatter::new().max_total_chars(PATHS_OUTPUT_CHARS);
             let mut count = 0u64;
             let mut paths = Vec::new();
             for n in 0..last.node_count() as u32 {
-                if class_name(last, n) != class {
+                // DevTools' Summary rows: its class, a non-zero size.
+                if classes.name_of(n) != class || dom.self_size(last, n) == 0 {
                     continue;
                 }
                 count += 1;
                 if paths.len() < *limit as usize {
                     paths.push(PathRow {
                         id: last.node_id(n) as f64,
-                        self_size: last.self_size(n) as f64,
+                        dominator_id: dom.immediate_dominator(n).map(|d| last.node_id(d) as f64),
+                        self_size: dom.self_size(last, n) as f64,
                         retained_size: dom.retained_size(n) as f64,
-                        path: roots.path_to(last, n).map(|p| format_path(last, &p)),
+                        path: roots.path_to(last, n).map(|p| formatter.format(last, &p)),
                     });
                 }
             }

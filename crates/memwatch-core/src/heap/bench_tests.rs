@@ -25,6 +25,11 @@ fn bench_real_snapshot() {
     let t = Instant::now();
     let g = parse_heap_snapshot(file).expect("parse");
     let parse = t.elapsed();
+    eprintln!(
+        "after parse: peak {:?} MB, graph {} MB",
+        peak_rss_mb(),
+        g.memory_bytes() >> 20
+    );
     let rules = match std::env::var("MEMWATCH_RULES").as_deref() {
         Ok("devtools") => RetainRules::DevTools,
         _ => RetainRules::Basic,
@@ -32,9 +37,11 @@ fn bench_real_snapshot() {
     let t = Instant::now();
     let d = dominators_with_rules(&g, rules);
     let dom = t.elapsed();
+    eprintln!("after dominators: peak {:?} MB", peak_rss_mb());
     let t = Instant::now();
     let groups = class_groups_with(&g, &d);
     let group = t.elapsed();
+    eprintln!("after groups: peak {:?} MB", peak_rss_mb());
     let t = Instant::now();
     let paths = super::RootPaths::compute(&g);
     let bfs = t.elapsed();

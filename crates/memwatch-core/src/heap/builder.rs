@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::graph::HeapGraph;
+use super::graph::{HeapGraph, Location, MAX_EDGES, MAX_NODES};
 use super::kinds::{EdgeKind, NodeKind};
 
 /// Why a graph was rejected.
@@ -37,6 +37,16 @@ pub enum GraphError {
         name: u32,
         string_count: u32,
     },
+    /// The root is not a node.
+    RootOutOfRange {
+        root: u32,
+        node_count: u32,
+    },
+    /// A location names a node that does not exist.
+    LocationOutOfRange {
+        node: u32,
+        node_count: u32,
+    },
     /// A column's length disagrees with the node or edge count.
     Inconsistent(&'static str),
 }
@@ -45,8 +55,14 @@ impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GraphError::NoNodes => write!(f, "graph has no nodes (node 0 must be the root)"),
-            GraphError::TooManyNodes(n) => write!(f, "{n} nodes is more than a u32 index allows"),
-            GraphError::TooManyEdges(n) => write!(f, "{n} edges is more than a u32 index allows"),
+            GraphError::TooManyNodes(n) => write!(
+                f,
+                "{n} nodes is more than the engine's limit of {MAX_NODES} (32-bit node indices)"
+            ),
+            GraphError::TooManyEdges(n) => write!(
+                f,
+                "{n} edges is more than the engine's limit of {MAX_EDGES} (32-bit edge indices)"
+            ),
             GraphError::EdgeCountMismatch { declared, added } => write!(
                 f,
                 "nodes declare {declared} edges in total but {added} edges were given"
@@ -75,6 +91,14 @@ impl fmt::Display for GraphError {
                 f,
                 "edge {edge} has name string {name}, but there are only {string_count} strings"
             ),
+            GraphError::RootOutOfRange { root, node_count } => write!(
+                f,
+                "the root is node {root}, but there are only {node_count} nodes"
+            ),
+            GraphError::LocationOutOfRange { node, node_count } => write!(
+                f,
+                "a location names node {node}, but there are only {node_count} nodes"
+            ),
             GraphError::Inconsistent(what) => write!(f, "inconsistent graph columns: {what}"),
         }
     }
@@ -93,6 +117,8 @@ impl std::error::Error for GraphError {}
 pub struct GraphBuilder {
     graph: HeapGraph,
     interned: HashMap<Box<str>, u32>,
+    /// Distinct locations added so far.
+    locations: HashMap<Location, u32>,
     /// Sum of declared edge counts (u64 so that overflow is reported, not wrapped).
     declared_edges: u64,
 }
@@ -108,6 +134,7 @@ impl GraphBuilder {
         Self {
             graph: HeapGraph::empty(),
             interned: HashMap::new(),
+            locations: HashMap::new(),
             declared_edges: 0,
         }
     }
@@ -178,6 +205,30 @@ impl GraphBuilder {
         }
     }
 
+    /// Makes `node` the root (node 0 unless set; V8's live snapshots always
+    /// start with it).
+    pub fn set_root(&mut self, node: u32) {
+        self.graph.root = node;
+    }
+
+    /// Records where `node`'s constructor (an object) or function (a closure)
+    /// is defined; DevTools keeps same-named classes apart by it.
+    pub fn add_location(&mut self, node: u32, location: Location) {
+        let locations = &mut self.graph.locations;
+        let index = match self.locations.get(&location) {
+            Some(&i) => i,
+            None => {
+                let i = u32::try_from(locations.table.len()).unwrap_or(u32::MAX);
+                locations.table.push(location);
+                self.locations.insert(location, i);
+                i
+            }
+        };
+        locations
+            .by_node
+            .push((u64::from(node) << 32) | u64::from(index));
+    }
+
     /// Adds the next edge: `name_or_index` is a string index from
     /// [`intern`](Self::intern) for named kinds, a plain index for
     /// element/hidden edges; `to` is a node index.
@@ -189,7 +240,8 @@ impl GraphBuilder {
     }
 
     /// Checks the graph and hands it over.
-    pub fn finish(self) -> Result<HeapGraph, GraphError> {
+    pub fn finish(mut self) -> Result<HeapGraph, GraphError> {
+        self.graph.locations.seal();
         let added = self.graph.edge_to.len() as u64;
         if self.declared_edges != added {
             return Err(GraphError::EdgeCountMismatch {
@@ -211,11 +263,37 @@ impl HeapGraph {
         if n == 0 {
             return Err(GraphError::NoNodes);
         }
-        if u32::try_from(n).is_err() || n == u32::MAX as usize {
+        if n as u64 > MAX_NODES {
             return Err(GraphError::TooManyNodes(n as u64));
         }
-        if u32::try_from(m).is_err() || m == u32::MAX as usize {
+        if m as u64 > MAX_EDGES {
             return Err(GraphError::TooManyEdges(m as u64));
+        }
+        if self.root as usize >= n {
+            return Err(GraphError::RootOutOfRange {
+                root: self.root,
+                node_count: n as u32,
+            });
+        }
+        let located = &self.locations;
+        let table = located.table.len();
+        for (node, index) in located
+            .by_node
+            .iter()
+            .map(|&p| ((p >> 32) as u32, p as u32))
+        {
+            if node as usize >= n {
+                return Err(GraphError::LocationOutOfRange {
+                    node,
+                    node_count: n as u32,
+                });
+            }
+            if index as usize >= table {
+                return Err(GraphError::Inconsistent("location index past the table"));
+            }
+        }
+        if located.by_node.windows(2).any(|w| w[0] >> 32 >= w[1] >> 32) {
+            return Err(GraphError::Inconsistent("locations are not sorted by node"));
         }
         if self.node_name.len() != n
             || self.node_id.len() != n

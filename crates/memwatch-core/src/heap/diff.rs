@@ -4,7 +4,7 @@
 //! Classes use memwatch's names ([`memwatch_class`](crate::heap::memwatch_class)); hidden, synthetic and
 //! object-shape nodes are left out of every count and total.
 
-use super::classes::{memwatch_source, ClassIndex, Classifier};
+use super::classes::{ClassIndex, Classifier};
 use super::dominators::{dominators, Dominators};
 use super::graph::{HeapGraph, NONE};
 use super::ids::{merge_unmatched, sorted_id_pairs, Side};
@@ -87,8 +87,8 @@ pub fn diff_counts(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
 
 fn diff_inner(before: &HeapGraph, after: &HeapGraph, after_dom: Option<&Dominators>) -> GraphDiff {
     let mut index = ClassIndex::default();
-    let mut classes_before = Classifier::new(before, memwatch_source);
-    let mut classes_after = Classifier::new(after, memwatch_source);
+    let mut classes_before = Classifier::new(before);
+    let mut classes_after = Classifier::new(after);
     let mut out = GraphDiff {
         before: totals(before, &mut classes_before, &mut index),
         after: totals(after, &mut classes_after, &mut index),

@@ -1,125 +1,81 @@
 //! Dominator tree and retained sizes, from the root, all iterative.
 //!
 //! Algorithm: Semi-NCA (Georgiadis, Tarjan & Werneck, "Finding dominators in
-//! practice"; the variant LLVM uses): a DFS numbers the reachable nodes in
-//! preorder, semidominators are computed in reverse preorder with a
-//! path-compressing `eval`, and each immediate dominator is then the nearest
-//! common ancestor of the DFS parent and the semidominator. O(m log n), and
-//! every loop runs on explicit stacks, so a 100,000-deep chain is fine.
+//! practice"; the variant LLVM uses): a DFS numbers the nodes in preorder,
+//! semidominators are computed in reverse preorder with a path-compressing
+//! `eval`, and each immediate dominator is then the nearest common ancestor
+//! of the DFS parent and the semidominator. O(m log n), and every loop runs
+//! on explicit stacks, so a 100,000-deep chain is fine.
 //!
-//! Which edges count (see [`RetainRules`]): weak edges never, shortcut edges
-//! only from the root ([`HeapGraph::is_retaining_edge`]); with
-//! [`RetainRules::DevTools`], also DevTools' page-ownership rule.
+//! Which edges count: see [`RetainRules`] (the bits come from `essential`).
 //!
-//! Nodes not reachable from the root over such edges have no dominator and a
-//! retained size equal to their self size; they add nothing to any other
-//! node's retained size. (DevTools instead hangs them under the root; here
-//! they are kept out so the root's retained size is the live heap.)
+//! Nodes the root does not reach are placed as DevTools places them
+//! (`calculateDominatorsAndRetainedSizes`): first, in node order, each
+//! unnumbered node that no counted edge points to becomes a child of the root
+//! and the search continues from it; then every node still left (rings of
+//! garbage that hold each other) becomes a childless child of the root. So
+//! every node has a dominator and the root retains the whole snapshot, as in
+//! DevTools; [`Dominators::is_reachable`] still tells the nodes the root
+//! reaches.
 
-use super::graph::{HeapGraph, NONE};
-use super::kinds::{EdgeKind, NodeKind};
+use super::essential::{essential_edges, Bits};
+use super::graph::{HeapGraph, Sizes, NONE};
+use super::owned::Ownership;
 
-/// Which edges keep their targets alive for the dominator tree.
+/// Which edges keep their targets alive for the dominator tree, and which
+/// self sizes are summed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RetainRules {
-    /// Weak edges and the shortcut edges of non-root nodes are ignored.
-    #[default]
+    /// Weak edges, self edges and the shortcut edges of non-root nodes are
+    /// ignored; self sizes are V8's.
     Basic,
-    /// `Basic`, plus DevTools' page-ownership rule (`markPageOwnedNodes`):
-    /// nodes reachable over non-weak edges from the user roots (targets of
-    /// the root's shortcut edges, i.e. the global objects, and the
-    /// `(Document DOM trees)` root) are "page-owned", and an edge from a node
-    /// that is not page-owned to one that is, is ignored unless it leaves the
-    /// root. An object held both by a global and by an engine-internal root
-    /// is then retained by the global, as DevTools shows it.
+    /// DevTools' rules (its `computeIsEssentialEdge` and
+    /// `calculateShallowSizes`): `Basic`, plus
+    /// - a WeakMap table's edge to a value is ignored (the key's edge to it
+    ///   counts), so a WeakMap-held value is retained by its key;
+    /// - page ownership (`markPageOwnedNodes`): nodes reachable over non-weak
+    ///   edges from the user roots (the targets of the root's shortcut edges,
+    ///   i.e. the global objects, and the `(Document DOM trees)` root) are
+    ///   page-owned, and an edge from a node that is not page-owned to one
+    ///   that is, is ignored unless it leaves the root; an object held both
+    ///   by a global and by an engine-internal root is retained by the global;
+    /// - owned sizes: an array or hidden node that one object alone owns adds
+    ///   its self size to that object's (see [`Dominators::self_size`]).
+    #[default]
     DevTools,
-}
-
-/// The edge filter of one computation.
-struct Rules<'g> {
-    graph: &'g HeapGraph,
-    /// Page-owned flag per node, for [`RetainRules::DevTools`].
-    owned: Option<Vec<bool>>,
-}
-
-impl<'g> Rules<'g> {
-    fn new(graph: &'g HeapGraph, rules: RetainRules) -> Self {
-        let owned = match rules {
-            RetainRules::Basic => None,
-            RetainRules::DevTools => Some(page_owned(graph)),
-        };
-        Self { graph, owned }
-    }
-
-    #[inline]
-    fn retains(&self, source: u32, edge: u32, target: u32) -> bool {
-        if !self.graph.is_retaining_edge(source, edge) {
-            return false;
-        }
-        match &self.owned {
-            None => true,
-            Some(owned) => {
-                source == HeapGraph::ROOT || owned[source as usize] || !owned[target as usize]
-            }
-        }
-    }
-}
-
-/// DevTools' `markPageOwnedNodes`: everything reachable over non-weak edges
-/// from the user roots.
-fn page_owned(graph: &HeapGraph) -> Vec<bool> {
-    let mut owned = vec![false; graph.node_count()];
-    let mut stack = Vec::new();
-    for e in graph.edges(HeapGraph::ROOT) {
-        let to = graph.edge_to(e);
-        let user_root = match graph.edge_kind(e) {
-            EdgeKind::Shortcut => true,
-            EdgeKind::Element => {
-                graph.node_kind(to) == NodeKind::Synthetic
-                    && graph.node_name(to) == "(Document DOM trees)"
-            }
-            _ => false,
-        };
-        if user_root && !owned[to as usize] {
-            owned[to as usize] = true;
-            stack.push(to);
-        }
-    }
-    while let Some(v) = stack.pop() {
-        for e in graph.edges(v) {
-            let to = graph.edge_to(e);
-            if graph.edge_kind(e) != EdgeKind::Weak && !owned[to as usize] {
-                owned[to as usize] = true;
-                stack.push(to);
-            }
-        }
-    }
-    owned
 }
 
 /// The dominator tree, as an immediate-dominator column, and retained sizes.
 #[derive(Clone, Debug)]
 pub struct Dominators {
-    /// Per node: its immediate dominator; the root's is itself; `NONE` for
-    /// unreachable nodes.
+    /// Per node: its immediate dominator; the root's is itself.
     idom: Vec<u32>,
     /// Per node: self size plus the retained sizes of the nodes it
     /// immediately dominates (saturating).
     retained: Vec<u64>,
+    /// Self sizes after DevTools' owned-size attribution; `None` when they
+    /// are V8's (basic rules, or a snapshot without user roots).
+    owned_sizes: Option<Sizes>,
+    /// Nodes the root reaches over counted edges.
+    reached: Bits,
     reachable: usize,
+    root: u32,
 }
 
 impl Dominators {
-    /// `None` for the root and for nodes unreachable from it.
+    /// `None` for the root (and for a node index out of range).
     pub fn immediate_dominator(&self, node: u32) -> Option<u32> {
         match self.idom.get(node as usize) {
-            Some(&d) if d != NONE && node != HeapGraph::ROOT => Some(d),
+            Some(&d) if d != NONE && node != self.root => Some(d),
             _ => None,
         }
     }
 
+    /// Whether the root reaches `node` over edges that keep it alive. The
+    /// others are garbage V8 had not collected (or held only by weak edges);
+    /// DevTools still files them under the root.
     pub fn is_reachable(&self, node: u32) -> bool {
-        self.idom.get(node as usize).is_some_and(|&d| d != NONE)
+        self.reached.get(node) && (node as usize) < self.idom.len()
     }
 
     /// Bytes that would be freed if `node` were gone.
@@ -132,9 +88,24 @@ impl Dominators {
         &self.retained
     }
 
-    /// Immediate dominator per node index (root: itself; unreachable: `NONE`).
+    /// The self size these retained sizes are built from: V8's, or under
+    /// [`RetainRules::DevTools`] with owned arrays and hidden nodes moved
+    /// into their owner (what DevTools shows as "Shallow Size").
+    pub fn self_size(&self, graph: &HeapGraph, node: u32) -> u64 {
+        match &self.owned_sizes {
+            Some(sizes) => sizes.get(node),
+            None => graph.self_size(node),
+        }
+    }
+
+    /// Immediate dominator per node index (root: itself).
     pub fn idoms(&self) -> &[u32] {
         &self.idom
+    }
+
+    /// The root these dominators were computed from.
+    pub fn root(&self) -> u32 {
+        self.root
     }
 
     /// Nodes reachable from the root, the root included.
@@ -142,25 +113,25 @@ impl Dominators {
         self.reachable
     }
 
-    /// Whether these dominators can belong to `graph` (same node count).
-    /// The `*_with` analyses recompute them when not, rather than index out
-    /// of range.
+    /// Whether these dominators can belong to `graph` (same node count and
+    /// root). The `*_with` analyses recompute them when not, rather than
+    /// index out of range.
     pub fn fits(&self, graph: &HeapGraph) -> bool {
-        self.idom.len() == graph.node_count()
+        self.idom.len() == graph.node_count() && self.root == graph.root()
     }
 
     /// Whether `a` dominates `b` (every node dominates itself). Walks `b`'s
     /// dominator chain, so O(depth).
     pub fn dominates(&self, a: u32, b: u32) -> bool {
-        if !self.is_reachable(a) || !self.is_reachable(b) {
-            return a == b;
+        if (a as usize) >= self.idom.len() || (b as usize) >= self.idom.len() {
+            return false;
         }
         let mut x = b;
         loop {
             if x == a {
                 return true;
             }
-            if x == HeapGraph::ROOT {
+            if x == self.root {
                 return false;
             }
             x = self.idom[x as usize];
@@ -168,114 +139,169 @@ impl Dominators {
     }
 }
 
-/// Computes the dominator tree from node 0 and every node's retained size,
-/// with [`RetainRules::Basic`].
+/// Computes the dominator tree and every node's retained size with
+/// [`RetainRules::DevTools`].
 pub fn dominators(graph: &HeapGraph) -> Dominators {
-    dominators_with_rules(graph, RetainRules::Basic)
+    dominators_with_rules(graph, RetainRules::DevTools)
 }
 
 /// Computes the dominator tree and retained sizes under `rules`.
 pub fn dominators_with_rules(graph: &HeapGraph, rules: RetainRules) -> Dominators {
     let n = graph.node_count();
-    let rules = Rules::new(graph, rules);
+    let mut ownership = match rules {
+        RetainRules::Basic => None,
+        RetainRules::DevTools => Ownership::new(graph),
+    };
+    let essential = essential_edges(graph, rules, ownership.as_mut());
     let Dfs {
         dfnum,
         vertex,
         parent,
-    } = preorder(&rules);
-    let r = vertex.len();
-    let (pred_start, preds) = predecessors(&rules, &dfnum, &vertex);
-    drop((dfnum, rules));
+        reached,
+        leaves,
+    } = preorder(graph, &essential);
+    let (pred_start, preds) = predecessors(graph, &essential, &dfnum, &vertex[..leaves]);
+    drop((dfnum, essential));
     let idom = semi_nca(parent, &pred_start, &preds);
     drop((pred_start, preds));
 
-    let mut retained = graph.self_sizes().to_vec();
+    let mut retained: Vec<u64> = graph.self_sizes().collect();
+    let owned_sizes = ownership.map(|o| {
+        o.attribute(graph, &mut retained);
+        Sizes::from_sizes(&retained)
+    });
     // Reverse preorder visits every node after all the nodes it dominates
     // (they are its DFS descendants), so each sum is complete when added up.
-    for w in (1..r).rev() {
+    for w in (1..vertex.len()).rev() {
         let child = vertex[w] as usize;
         let dom = vertex[idom[w] as usize] as usize;
         retained[dom] = retained[dom].saturating_add(retained[child]);
     }
     let mut node_idom = vec![NONE; n];
+    let mut reached_bits = Bits::new(n);
     for (w, &node) in vertex.iter().enumerate() {
         node_idom[node as usize] = vertex[idom[w] as usize];
+        if w < reached {
+            reached_bits.set(node);
+        }
     }
     Dominators {
         idom: node_idom,
         retained,
-        reachable: r,
+        owned_sizes,
+        reached: reached_bits,
+        reachable: reached,
+        root: graph.root(),
     }
 }
 
 struct Dfs {
-    /// Node -> preorder number, `NONE` if unreachable.
+    /// Node -> preorder number.
     dfnum: Vec<u32>,
     /// Preorder number -> node.
     vertex: Vec<u32>,
     /// Preorder number -> preorder number of the DFS-tree parent (root: 0).
     parent: Vec<u32>,
+    /// Nodes numbered from the root (the first `reached` numbers).
+    reached: usize,
+    /// Nodes numbered before the childless orphans (those from `leaves` on).
+    leaves: usize,
 }
 
-/// Iterative depth-first search from the root over retaining edges. A true
-/// DFS (one edge at a time from the top of the stack), as Semi-NCA requires.
-fn preorder(rules: &Rules<'_>) -> Dfs {
-    let graph = rules.graph;
+/// Preorder numbering: a depth-first search from the root over counted
+/// edges, then DevTools' orphans (see the module comment). A true DFS (one
+/// edge at a time from the top of the stack), as Semi-NCA requires.
+fn preorder(graph: &HeapGraph, essential: &Bits) -> Dfs {
     let n = graph.node_count();
     let first_edge = graph.first_edges();
     let targets = graph.edge_targets();
     let mut dfnum = vec![NONE; n];
     let mut vertex = Vec::with_capacity(n);
     let mut parent = Vec::with_capacity(n);
-    dfnum[HeapGraph::ROOT as usize] = 0;
-    vertex.push(HeapGraph::ROOT);
-    parent.push(0);
     // (node, next edge to look at)
-    let mut stack: Vec<(u32, u32)> = vec![(HeapGraph::ROOT, first_edge[0])];
-    while let Some(top) = stack.last_mut() {
-        let v = top.0;
-        let end = first_edge[v as usize + 1];
-        let mut next = None;
-        while top.1 < end {
-            let e = top.1;
-            top.1 += 1;
-            let w = targets[e as usize];
-            if dfnum[w as usize] == NONE && rules.retains(v, e, w) {
-                next = Some(w);
-                break;
+    let mut stack: Vec<(u32, u32)> = Vec::new();
+    let mut search =
+        |start: u32, dfnum: &mut Vec<u32>, vertex: &mut Vec<u32>, parent: &mut Vec<u32>| {
+            dfnum[start as usize] = vertex.len() as u32;
+            vertex.push(start);
+            parent.push(0);
+            stack.push((start, first_edge[start as usize]));
+            while let Some(top) = stack.last_mut() {
+                let v = top.0;
+                let end = first_edge[v as usize + 1];
+                let mut next = None;
+                while top.1 < end {
+                    let e = top.1;
+                    top.1 += 1;
+                    let w = targets[e as usize];
+                    if dfnum[w as usize] == NONE && essential.get(e) {
+                        next = Some(w);
+                        break;
+                    }
+                }
+                match next {
+                    Some(w) => {
+                        dfnum[w as usize] = vertex.len() as u32;
+                        parent.push(dfnum[v as usize]);
+                        vertex.push(w);
+                        stack.push((w, first_edge[w as usize]));
+                    }
+                    None => {
+                        stack.pop();
+                    }
+                }
+            }
+        };
+    search(graph.root(), &mut dfnum, &mut vertex, &mut parent);
+    let reached = vertex.len();
+    if reached < n {
+        // Nodes no counted edge points to start their own search, in node
+        // order, as children of the root.
+        let mut retained_by_something = Bits::new(n);
+        for (e, &to) in targets.iter().enumerate() {
+            if essential.get(e as u32) {
+                retained_by_something.set(to);
             }
         }
-        match next {
-            Some(w) => {
-                dfnum[w as usize] = vertex.len() as u32;
-                parent.push(dfnum[v as usize]);
-                vertex.push(w);
-                stack.push((w, first_edge[w as usize]));
+        for v in 0..n as u32 {
+            if dfnum[v as usize] == NONE && !retained_by_something.get(v) {
+                search(v, &mut dfnum, &mut vertex, &mut parent);
             }
-            None => {
-                stack.pop();
-            }
+        }
+    }
+    let leaves = vertex.len();
+    for v in 0..n as u32 {
+        if dfnum[v as usize] == NONE {
+            dfnum[v as usize] = vertex.len() as u32;
+            vertex.push(v);
+            parent.push(0);
         }
     }
     Dfs {
         dfnum,
         vertex,
         parent,
+        reached,
+        leaves,
     }
 }
 
-/// Reverse edges among reachable nodes, in preorder numbers, as CSR.
-fn predecessors(rules: &Rules<'_>, dfnum: &[u32], vertex: &[u32]) -> (Vec<u32>, Vec<u32>) {
-    let graph = rules.graph;
-    let r = vertex.len();
+/// Reverse counted edges, in preorder numbers, as CSR. Only edges from
+/// `sources` (the nodes numbered by a search) count: the childless orphans'
+/// edges are left out, as DevTools' numbering leaves them without effect.
+fn predecessors(
+    graph: &HeapGraph,
+    essential: &Bits,
+    dfnum: &[u32],
+    sources: &[u32],
+) -> (Vec<u32>, Vec<u32>) {
+    let r = dfnum.len();
     let targets = graph.edge_targets();
     let mut start = vec![0u32; r + 1];
-    for &v in vertex {
+    for &v in sources {
         for e in graph.edges(v) {
-            let to = targets[e as usize];
-            if rules.retains(v, e, to) {
-                // A retaining edge from a reachable node reaches a reachable node.
-                let w = dfnum[to as usize];
+            if essential.get(e) {
+                let w = dfnum[targets[e as usize] as usize];
                 start[w as usize + 1] += 1;
             }
         }
@@ -285,12 +311,12 @@ fn predecessors(rules: &Rules<'_>, dfnum: &[u32], vertex: &[u32]) -> (Vec<u32>, 
     }
     let mut cursor = start[..r].to_vec();
     let mut preds = vec![0u32; start[r] as usize];
-    for (i, &v) in vertex.iter().enumerate() {
+    for &v in sources {
+        let from = dfnum[v as usize];
         for e in graph.edges(v) {
-            let to = targets[e as usize];
-            if rules.retains(v, e, to) {
-                let w = dfnum[to as usize] as usize;
-                preds[cursor[w] as usize] = i as u32;
+            if essential.get(e) {
+                let w = dfnum[targets[e as usize] as usize] as usize;
+                preds[cursor[w] as usize] = from;
                 cursor[w] += 1;
             }
         }
@@ -521,11 +547,18 @@ mod tests {
                 (2, E::Property, "c", 3),
             ],
         );
-        let d = dominators(&g);
+        let d = dominators_with_rules(&g, RetainRules::Basic);
         assert_eq!(idom_of(&d, 1), Some(0));
         assert_eq!(idom_of(&d, 3), Some(2));
         assert_eq!(d.retained_size(1), 5);
         assert_eq!(d.retained_size(2), 10);
+        // DevTools: c is page-owned (the global's shortcut reaches it), so
+        // b's edge to it does not count either; nothing retains c, and
+        // DevTools hangs it under the root.
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 3), Some(0));
+        assert!(!d.is_reachable(3));
+        assert_eq!(d.retained_size(2), 5);
     }
 
     #[test]
@@ -547,7 +580,7 @@ mod tests {
                 (3, E::Hidden, "0", 4),
             ],
         );
-        let basic = dominators(&g);
+        let basic = dominators_with_rules(&g, RetainRules::Basic);
         assert_eq!(idom_of(&basic, 4), Some(0));
         assert_eq!(basic.retained_size(1), 5);
         let devtools = dominators_with_rules(&g, RetainRules::DevTools);
@@ -557,27 +590,133 @@ mod tests {
         assert!(devtools.is_reachable(4));
     }
 
+    /// root -shortcut-> global; global.map -> WeakMap -> table; the table
+    /// holds the key weakly and the value through the ephemeron edge;
+    /// global.key -> key, and the key's edge of the same name -> value.
+    fn weak_map_graph() -> HeapGraph {
+        const PAIR: &str =
+            "1 / part of key (Key @9) -> value (Value @11) pair in WeakMap (table @7)";
+        graph(
+            &[
+                Spec::node(K::Synthetic, "", 0).with_id(1),
+                Spec::node(K::Object, "global", 10).with_id(3),
+                Spec::node(K::Object, "WeakMap", 20).with_id(5),
+                Spec::node(K::Array, "", 30).with_id(7),
+                Spec::node(K::Object, "Key", 40).with_id(9),
+                Spec::node(K::Object, "Value", 50).with_id(11),
+                Spec::node(K::Object, "Payload", 1000).with_id(13),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (1, E::Property, "map", 2),
+                (1, E::Property, "key", 4),
+                (2, E::Internal, "table", 3),
+                (3, E::Weak, "1", 4),
+                (3, E::Internal, PAIR, 5),
+                (4, E::Internal, PAIR, 5),
+                (5, E::Property, "payload", 6),
+            ],
+        )
+    }
+
     #[test]
-    fn unreachable_nodes_keep_only_their_own_size() {
-        // root -> a ; b -> a, b -> c (b, c unreachable)
+    fn weak_map_values_are_retained_by_their_key() {
+        let g = weak_map_graph();
+        let basic = dominators_with_rules(&g, RetainRules::Basic);
+        assert_eq!(idom_of(&basic, 5), Some(1));
+        assert_eq!(basic.retained_size(4), 40);
+        // DevTools: the table's edge to the value does not count.
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 5), Some(4));
+        assert_eq!(d.retained_size(4), 40 + 50 + 1000);
+        // The table is owned by the WeakMap alone: its size moves there.
+        assert_eq!(d.self_size(&g, 3), 0);
+        assert_eq!(d.self_size(&g, 2), 20 + 30);
+        assert_eq!(d.retained_size(2), 50);
+        assert_eq!(d.retained_size(0), 1150);
+    }
+
+    #[test]
+    fn self_edges_retain_nothing() {
+        // a holds only itself: nothing retains it, so it starts its own
+        // search under the root and retains b.
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "A", 1),
+                Spec::node(K::Object, "B", 2),
+            ],
+            &[(1, E::Property, "self", 1), (1, E::Property, "b", 2)],
+        );
+        let d = dominators(&g);
+        assert_eq!(idom_of(&d, 1), Some(0));
+        assert_eq!(idom_of(&d, 2), Some(1));
+        assert_eq!(d.retained_size(1), 3);
+        assert_eq!(d.reachable_count(), 1);
+    }
+
+    #[test]
+    fn sizes_saturate_instead_of_wrapping() {
+        let huge = u64::MAX / 2 + 1;
+        let g = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0),
+                Spec::node(K::Object, "global", 8),
+                Spec::node(K::Object, "Big", huge),
+                Spec::node(K::Object, "Big", huge),
+                Spec::node(K::Array, "", huge),
+            ],
+            &[
+                (0, E::Shortcut, "global", 1),
+                (1, E::Property, "a", 2),
+                (1, E::Property, "b", 3),
+                (3, E::Internal, "elements", 4),
+            ],
+        );
+        let d = dominators(&g);
+        // The array's size moves into its owner: saturated, not wrapped.
+        assert_eq!(d.self_size(&g, 3), u64::MAX);
+        assert_eq!(d.retained_size(1), u64::MAX);
+        assert_eq!(d.retained_size(0), u64::MAX);
+        let groups = crate::heap::class_groups_with(&g, &d);
+        let big = groups.iter().find(|c| c.name == "Big").expect("Big");
+        assert_eq!(
+            (big.count, big.self_size, big.retained_size),
+            (2, u64::MAX, u64::MAX)
+        );
+    }
+
+    #[test]
+    fn unreachable_nodes_hang_under_the_root() {
+        // root -> a ; b -> a, b -> c (b, c unreachable); d <-> e (a ring)
         let g = graph(
             &[
                 Spec::node(K::Synthetic, "", 0),
                 Spec::node(K::Object, "A", 1),
                 Spec::node(K::Object, "B", 2),
                 Spec::node(K::Object, "C", 4),
+                Spec::node(K::Object, "D", 8),
+                Spec::node(K::Object, "E", 16),
             ],
             &[
                 (0, E::Element, "1", 1),
                 (2, E::Property, "a", 1),
                 (2, E::Property, "c", 3),
+                (4, E::Property, "e", 5),
+                (5, E::Property, "d", 4),
             ],
         );
         let d = dominators(&g);
         assert_eq!(d.reachable_count(), 2);
         assert!(!d.is_reachable(2));
-        assert_eq!(idom_of(&d, 2), None);
-        assert_eq!(d.retained_sizes(), &[1, 1, 2, 4]);
+        // As in DevTools: b (nothing retains it) is a child of the root and
+        // retains c; d and e hold each other, so each is a childless child
+        // of the root.
+        assert_eq!(idom_of(&d, 2), Some(0));
+        assert_eq!(idom_of(&d, 3), Some(2));
+        assert_eq!(idom_of(&d, 4), Some(0));
+        assert_eq!(idom_of(&d, 5), Some(0));
+        assert_eq!(d.retained_sizes(), &[31, 1, 6, 4, 8, 16]);
     }
 
     #[test]
@@ -622,7 +761,11 @@ mod tests {
     }
 
     /// Cross-check against the definition on many small random graphs:
-    /// d dominates v iff v is unreachable from the root once d is removed.
+    /// d dominates v iff v is unreachable from the root once d is removed,
+    /// in the graph DevTools effectively uses: the root also points to each
+    /// unreached node that nothing retains (in node order, each one then
+    /// reaching what it can), and to every node still left, whose own edges
+    /// are dropped.
     #[test]
     fn matches_brute_force_on_random_graphs() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -632,7 +775,7 @@ mod tests {
             seed ^= seed << 17;
             (seed % u64::from(m)) as u32
         };
-        for _ in 0..300 {
+        for _ in 0..400 {
             let n = 2 + rand(12);
             let m = rand(3 * n);
             let nodes: Vec<Spec> = (0..n).map(|_| Spec::node(K::Object, "N", 1)).collect();
@@ -642,19 +785,57 @@ mod tests {
             edges.sort_by_key(|e| e.0);
             let g = graph(&nodes, &edges);
             let d = dominators(&g);
-            let reach = |removed: Option<u32>| {
-                let mut seen = vec![false; n as usize];
-                let mut stack = vec![0u32];
-                if removed != Some(0) {
-                    seen[0] = true;
+
+            // The effective graph (self edges never count).
+            let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+            for &(a, _, _, b) in &edges {
+                if a != b {
+                    adj[a as usize].push(b);
                 }
+            }
+            let walk = |adj: &Vec<Vec<u32>>, seen: &mut Vec<bool>, from: u32| {
+                let mut stack = vec![from];
+                seen[from as usize] = true;
                 while let Some(v) = stack.pop() {
-                    if Some(v) == removed {
-                        continue;
+                    for &w in &adj[v as usize] {
+                        if !seen[w as usize] {
+                            seen[w as usize] = true;
+                            stack.push(w);
+                        }
                     }
-                    for e in g.edges(v) {
-                        let w = g.edge_to(e);
-                        if !seen[w as usize] && Some(w) != removed {
+                }
+            };
+            let mut seen = vec![false; n as usize];
+            walk(&adj, &mut seen, 0);
+            let reached_from_root = seen.clone();
+            let retained: Vec<bool> = (0..n)
+                .map(|v| adj.iter().any(|out| out.contains(&v)))
+                .collect();
+            for v in 0..n {
+                if !seen[v as usize] && !retained[v as usize] {
+                    adj[0].push(v);
+                    walk(&adj, &mut seen, v);
+                }
+            }
+            for v in 0..n {
+                if !seen[v as usize] {
+                    adj[v as usize].clear();
+                    adj[0].push(v);
+                    seen[v as usize] = true;
+                }
+            }
+
+            // What the root reaches once `removed` is gone.
+            let reach = |removed: u32| {
+                let mut seen = vec![false; n as usize];
+                if removed == 0 {
+                    return seen;
+                }
+                let mut stack = vec![0u32];
+                seen[0] = true;
+                while let Some(v) = stack.pop() {
+                    for &w in &adj[v as usize] {
+                        if w != removed && !seen[w as usize] {
                             seen[w as usize] = true;
                             stack.push(w);
                         }
@@ -662,15 +843,11 @@ mod tests {
                 }
                 seen
             };
-            let base = reach(None);
-            for v in 0..n {
-                assert_eq!(d.is_reachable(v), base[v as usize]);
-                if !base[v as usize] || v == 0 {
-                    continue;
-                }
+            for v in 1..n {
+                assert_eq!(d.is_reachable(v), reached_from_root[v as usize]);
                 // strict dominators by definition
                 let doms: Vec<u32> = (0..n)
-                    .filter(|&x| x != v && (x == 0 || !reach(Some(x))[v as usize]))
+                    .filter(|&x| x != v && (x == 0 || !reach(x)[v as usize]))
                     .collect();
                 // idom = the strict dominator dominated by all the others
                 let idom = doms
@@ -678,7 +855,7 @@ mod tests {
                     .copied()
                     .find(|&c| {
                         doms.iter()
-                            .all(|&o| o == c || !reach(Some(o))[c as usize] || o == 0)
+                            .all(|&o| o == c || o == 0 || !reach(o)[c as usize])
                     })
                     .expect("some idom");
                 assert_eq!(
@@ -687,6 +864,8 @@ mod tests {
                     "node {v} of {edges:?}"
                 );
             }
+            // Every node is under the root, so it retains everything.
+            assert_eq!(d.retained_size(0), u64::from(n));
         }
     }
 }

@@ -3,9 +3,9 @@
 //! allocated by the action (in target, not in baseline) that survive the
 //! undo (still in final) are what leaked.
 
-use super::classes::{counted_in_summary, devtools_source, ClassIndex, Classifier};
+use super::classes::Classes;
 use super::dominators::{dominators, Dominators};
-use super::graph::{HeapGraph, NONE};
+use super::graph::{HeapGraph, Location, NONE};
 use super::ids::sorted_ids;
 use super::kinds::NodeKind;
 use super::paths::{RetainerPath, RootPaths};
@@ -15,6 +15,8 @@ use super::toplevel::top_level_retained;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeakGroup {
     pub name: String,
+    /// Where the class's constructor is, for objects (see [`Classes`]).
+    pub location: Option<Location>,
     pub count: u64,
     pub self_size: u64,
     /// Retained sizes of the group's leaked nodes that no other leaked node of
@@ -40,13 +42,13 @@ pub fn leak_candidates(
 /// A node of `last` is a candidate when its id is in `target` and not in
 /// `baseline`, it is reachable from the root (unreachable ones are garbage
 /// waiting for a GC), it is not an engine internal (hidden, synthetic, code,
-/// object shape), and DevTools would count it (non-zero size, or native).
+/// object shape), and DevTools would count it (a non-zero self size, as
+/// `last_dom` counts sizes). Classes are DevTools' ([`Classes::devtools`]).
 /// Groups come sorted by retained size, then count (descending), then name.
 ///
-/// `last_dom` should come from [`dominators`](crate::heap::dominators) or
-/// [`dominators_with_rules`](crate::heap::dominators_with_rules) on the
-/// same graph (pick [`RetainRules::DevTools`](crate::heap::RetainRules::DevTools) for DevTools' numbers); if its
-/// node count does not match, it is recomputed with the basic rules.
+/// `last_dom` should come from [`dominators`](crate::heap::dominators) (or
+/// [`dominators_with_rules`](crate::heap::dominators_with_rules)) on the
+/// same graph; if it does not fit, it is recomputed with DevTools' rules.
 pub fn leak_candidates_with(
     baseline: &HeapGraph,
     target: &HeapGraph,
@@ -62,10 +64,10 @@ pub fn leak_candidates_with(
     };
     let before = sorted_ids(baseline);
     let during = sorted_ids(target);
-    let mut index = ClassIndex::default();
-    let mut classes = Classifier::new(last, devtools_source);
-    let mut group_of = vec![NONE; last.node_count()];
-    for node in 0..last.node_count() as u32 {
+    let (mut group_of, infos) = Classes::devtools(last).into_parts();
+    let mut any = false;
+    for (node, g) in group_of.iter_mut().enumerate() {
+        let node = node as u32;
         let id = last.node_id(node);
         let candidate = during.binary_search(&id).is_ok()
             && before.binary_search(&id).is_err()
@@ -74,22 +76,22 @@ pub fn leak_candidates_with(
                 last.node_kind(node),
                 NodeKind::Hidden | NodeKind::Synthetic | NodeKind::Code | NodeKind::ObjectShape
             )
-            && counted_in_summary(last, node);
+            && last_dom.self_size(last, node) > 0;
         if candidate {
-            if let Some(g) = classes.class_of(&mut index, node) {
-                group_of[node as usize] = g;
-            }
+            any = true;
+        } else {
+            *g = NONE;
         }
     }
     drop((before, during));
-    if index.len() == 0 {
+    if !any {
         return Vec::new();
     }
-    let mut groups: Vec<LeakGroup> = index
-        .names
-        .iter()
-        .map(|name| LeakGroup {
-            name: name.clone(),
+    let mut groups: Vec<LeakGroup> = infos
+        .into_iter()
+        .map(|info| LeakGroup {
+            name: info.name,
+            location: info.location,
             count: 0,
             self_size: 0,
             retained_size: 0,
@@ -103,17 +105,22 @@ pub fn leak_candidates_with(
         };
         let node = node as u32;
         group.count += 1;
-        group.self_size = group.self_size.saturating_add(last.self_size(node));
+        group.self_size = group
+            .self_size
+            .saturating_add(last_dom.self_size(last, node));
         if group.sample == NONE
             || last_dom.retained_size(node) > last_dom.retained_size(group.sample)
         {
             group.sample = node;
         }
     }
-    let retained = top_level_retained(last_dom, &group_of, index.len());
-    let paths = RootPaths::compute(last);
+    let retained = top_level_retained(last_dom, &group_of, groups.len());
     for (group, size) in groups.iter_mut().zip(retained) {
         group.retained_size = size;
+    }
+    groups.retain(|g| g.count > 0);
+    let paths = RootPaths::compute(last);
+    for group in &mut groups {
         group.path = paths.path_to(last, group.sample);
     }
     groups.sort_by(|a, b| {

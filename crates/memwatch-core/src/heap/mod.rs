@@ -7,11 +7,20 @@
 //! snapshot ([`GraphBuilder`]). Every graph is validated once, so the
 //! analyses index it without checks and never panic on what a file said.
 //!
+//! The analyses follow Chrome DevTools' heap snapshot code (`HeapSnapshot.ts`)
+//! rule for rule: which edges retain (weak, shortcut, page-owned, WeakMap
+//! ephemerons), owned-size attribution, class names and keys, distances.
+//! `__test__/once/devtools.test.js` runs DevTools' own code on the same
+//! snapshots and compares.
+//!
 //! Files, one job each: `graph` (columns), `kinds`, `strings`, `builder`
 //! (building + validation), `lexer` (incremental JSON), `parse`, `error`,
-//! `dominators` (Semi-NCA + retained sizes), `toplevel` (retained size of a
-//! set), `classes` (naming + Summary groups), `paths` (BFS paths, printing),
-//! `retainers` (reverse CSR), `ids` (matching by object id), `diff`, `leaks`.
+//! `weakmap` (ephemeron edge names), `essential` (edges that retain),
+//! `owned` (owned-size attribution), `dominators` (Semi-NCA + retained
+//! sizes), `toplevel` (retained size of a set), `names` (display names),
+//! `interfaces` (`{a, b}` classes), `classes` (naming + Summary groups),
+//! `paths` (distances, path printing), `retainers` (reverse CSR), `ids`
+//! (matching by object id), `diff`, `leaks`.
 //!
 //! ```
 //! use memwatch_core::heap::*;
@@ -27,6 +36,7 @@
 //!
 //! let dom = dominators(&g);
 //! assert_eq!(dom.retained_size(1), 80);
+//! assert_eq!(dom.immediate_dominator(2), Some(1));
 //! let path = RootPaths::compute(&g).path_to(&g, 2).expect("reachable");
 //! assert_eq!(format_path(&g, &path), "(GC roots) → global.cache (property) → Foo @5");
 //! assert_eq!(class_groups_with(&g, &dom)[0].name, "global");
@@ -40,11 +50,15 @@ mod classes;
 mod diff;
 mod dominators;
 mod error;
+mod essential;
 mod graph;
 mod ids;
+mod interfaces;
 mod kinds;
 mod leaks;
 mod lexer;
+mod names;
+mod owned;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
@@ -54,18 +68,25 @@ mod strings;
 #[cfg(test)]
 mod testutil;
 mod toplevel;
+mod weakmap;
 
 pub use builder::{GraphBuilder, GraphError};
-pub use classes::{class_groups, class_groups_with, class_name, memwatch_class, ClassGroup};
+pub use classes::{
+    class_groups, class_groups_with, memwatch_class, ClassGroup, ClassInfo, Classes,
+};
 pub use diff::{
     added_nodes, added_samples, diff, diff_counts, diff_with, ClassChange, DiffTotals, GraphDiff,
 };
 pub use dominators::{dominators, dominators_with_rules, Dominators, RetainRules};
 pub use error::ParseError;
-pub use graph::{HeapGraph, NONE};
+pub use graph::{HeapGraph, Location, MAX_EDGES, MAX_NODES, NONE};
 pub use kinds::{EdgeKind, NodeKind};
 pub use leaks::{leak_candidates, leak_candidates_with, LeakGroup};
+pub use names::display_name;
 pub use parse::{parse_heap_snapshot, parse_heap_snapshot_with_progress};
-pub use paths::{edge_accessor, format_path, node_label, PathStep, RetainerPath, RootPaths};
+pub use paths::{
+    edge_accessor, format_path, node_label, PathFormatter, PathStep, RetainerPath, RootPaths,
+    DEFAULT_PATH_STEPS,
+};
 pub use retainers::{shortest_retainer_path, Retainers};
 pub use strings::StringTable;

@@ -10,14 +10,17 @@
 //! `{"snapshot":{"meta":{...},"node_count":N,"edge_count":M,...},
 //!   "nodes":[...],"edges":[...],"trace_function_infos":[...],"trace_tree":[...],
 //!   "samples":[...],"locations":[...],"strings":[...]}`.
-//! Unknown keys are skipped. Because `strings` comes last, names are kept as
-//! indices and range-checked once the strings are in; the largest index seen
-//! is remembered with its byte offset so the error can still say where.
+//! Unknown keys are skipped (`trace_function_infos`, `trace_tree`, `samples`
+//! are not needed); `snapshot.root_index` and `locations` (with
+//! `meta.location_fields`) are read as DevTools reads them. Because `strings`
+//! comes last, names are kept as indices and range-checked once the strings
+//! are in; the largest index seen is remembered with its byte offset so the
+//! error can still say where.
 
 use std::io::Read;
 
 use super::error::ParseError;
-use super::graph::HeapGraph;
+use super::graph::{HeapGraph, Location, MAX_EDGES, MAX_NODES};
 use super::kinds::{EdgeKind, NodeKind};
 use super::lexer::{LexResult, Lexer};
 use super::strings::StringTable;
@@ -66,9 +69,35 @@ struct EdgeLayout {
     kinds: Vec<u8>,
 }
 
+/// Where each field sits in a `locations` record, from `meta.location_fields`.
+struct LocationLayout {
+    fields: usize,
+    node: usize,
+    script: usize,
+    line: usize,
+    column: usize,
+}
+
 struct Meta {
     nodes: NodeLayout,
     edges: EdgeLayout,
+    /// `None` when the meta lists no `location_fields` (DevTools then ignores
+    /// `locations` too).
+    locations: Option<LocationLayout>,
+}
+
+/// The counts past which a snapshot is refused (lowered in tests).
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) nodes: u64,
+    pub(crate) edges: u64,
+}
+
+impl Limits {
+    pub(crate) const ENGINE: Limits = Limits {
+        nodes: MAX_NODES,
+        edges: MAX_EDGES,
+    };
 }
 
 /// The largest index of some sort seen so far, and where.
@@ -105,9 +134,21 @@ struct State {
     node_names: MaxRef,
     edge_names: MaxRef,
     edge_targets: MaxRef,
+    /// `snapshot.root_index` and its offset.
+    root_index: Option<(u64, u64)>,
+    seen_locations: bool,
+    location_nodes: MaxRef,
+    limits: Limits,
 }
 
-fn parse<R: Read>(mut lx: Lexer<'_, R>) -> Result<HeapGraph, ParseError> {
+fn parse<R: Read>(lx: Lexer<'_, R>) -> Result<HeapGraph, ParseError> {
+    parse_with_limits(lx, Limits::ENGINE)
+}
+
+pub(crate) fn parse_with_limits<R: Read>(
+    mut lx: Lexer<'_, R>,
+    limits: Limits,
+) -> Result<HeapGraph, ParseError> {
     let mut st = State {
         graph: HeapGraph::empty(),
         meta: None,
@@ -121,6 +162,10 @@ fn parse<R: Read>(mut lx: Lexer<'_, R>) -> Result<HeapGraph, ParseError> {
         node_names: MaxRef::default(),
         edge_names: MaxRef::default(),
         edge_targets: MaxRef::default(),
+        root_index: None,
+        seen_locations: false,
+        location_nodes: MaxRef::default(),
+        limits,
     };
     match lx.peek_token()? {
         Some(b'{') => {}
@@ -145,6 +190,10 @@ fn parse<R: Read>(mut lx: Lexer<'_, R>) -> Result<HeapGraph, ParseError> {
                 "strings" => {
                     once(&mut st.seen_strings, "strings", key_at)?;
                     st.graph.strings = read_strings(&mut lx)?;
+                }
+                "locations" => {
+                    once(&mut st.seen_locations, "locations", key_at)?;
+                    read_locations(&mut lx, &mut st, key_at)?;
                 }
                 other => lx.skip_value(&quoted(other))?,
             }
@@ -187,6 +236,11 @@ fn read_header<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State) -> LexResult<()> 
                 "meta" => st.meta = Some(read_meta(lx)?),
                 "node_count" => st.node_count_hint = Some(lx.read_uint("snapshot.node_count")?),
                 "edge_count" => st.edge_count_hint = Some(lx.read_uint("snapshot.edge_count")?),
+                "root_index" => {
+                    let at = lx.offset();
+                    let value = lx.read_uint("snapshot.root_index")?;
+                    st.root_index = Some((value, at));
+                }
                 other => lx.skip_value(&format!("snapshot.{}", quoted(other)))?,
             }
             if !lx.object_continues("\"snapshot\"")? {
@@ -207,6 +261,7 @@ fn read_meta<R: Read>(lx: &mut Lexer<'_, R>) -> LexResult<Meta> {
     let mut node_types = None;
     let mut edge_fields = None;
     let mut edge_types = None;
+    let mut location_fields = None;
     if lx.open(b'{', "snapshot.meta")? {
         loop {
             let key = lx.read_string("a key of snapshot.meta")?;
@@ -220,6 +275,9 @@ fn read_meta<R: Read>(lx: &mut Lexer<'_, R>) -> LexResult<Meta> {
                     edge_fields = Some(read_string_list(lx, "snapshot.meta.edge_fields")?)
                 }
                 "edge_types" => edge_types = Some(read_type_lists(lx, "snapshot.meta.edge_types")?),
+                "location_fields" => {
+                    location_fields = Some(read_string_list(lx, "snapshot.meta.location_fields")?)
+                }
                 other => lx.skip_value(&format!("snapshot.meta.{}", quoted(other)))?,
             }
             if !lx.object_continues("snapshot.meta")? {
@@ -282,7 +340,21 @@ fn read_meta<R: Read>(lx: &mut Lexer<'_, R>) -> LexResult<Meta> {
         to: field(&edge_fields, "edge_fields", "to_node")?,
         kinds: edge_kinds,
     };
-    Ok(Meta { nodes, edges })
+    let locations = match location_fields {
+        None => None,
+        Some(fields) => Some(LocationLayout {
+            fields: fields.len(),
+            node: field(&fields, "location_fields", "object_index")?,
+            script: field(&fields, "location_fields", "script_id")?,
+            line: field(&fields, "location_fields", "line")?,
+            column: field(&fields, "location_fields", "column")?,
+        }),
+    };
+    Ok(Meta {
+        nodes,
+        edges,
+        locations,
+    })
 }
 
 fn read_string_list<R: Read>(lx: &mut Lexer<'_, R>, what: &str) -> LexResult<Vec<String>> {
@@ -344,6 +416,7 @@ fn read_nodes<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -> Le
         g.node_detachedness = Some(Vec::with_capacity(reserve));
     }
     let node_names = &mut st.node_names;
+    let limits = st.limits;
     let mut declared_edges = 0u64;
     let mut values = vec![0u64; layout.fields];
     let mut offsets = vec![0u64; layout.fields];
@@ -362,6 +435,7 @@ fn read_nodes<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -> Le
                 &offsets,
                 node_names,
                 &mut declared_edges,
+                limits,
             )?;
         }
         Ok(())
@@ -389,10 +463,17 @@ fn push_node(
     offsets: &[u64],
     node_names: &mut MaxRef,
     declared_edges: &mut u64,
+    limits: Limits,
 ) -> LexResult<()> {
     let node = g.node_type.len() as u64;
-    if node >= u64::from(u32::MAX) {
-        return Err(ParseError::new(offsets[0], "more than 2^32-1 nodes"));
+    if node >= limits.nodes {
+        return Err(ParseError::new(
+            offsets[0],
+            format!(
+                "more than {} nodes, the engine's limit (32-bit node indices)",
+                limits.nodes
+            ),
+        ));
     }
     let type_index = values[layout.kind];
     let kind = usize::try_from(type_index)
@@ -412,10 +493,13 @@ fn push_node(
     let id = fits_u32(values[layout.id], offsets[layout.id], "node id")?;
     let edge_count = values[layout.edge_count];
     *declared_edges = declared_edges.saturating_add(edge_count);
-    if *declared_edges >= u64::from(u32::MAX) {
+    if *declared_edges > limits.edges {
         return Err(ParseError::new(
             offsets[layout.edge_count],
-            "node edge counts add up to 2^32-1 edges or more",
+            format!(
+                "the nodes' edge counts add up to more than {} edges, the engine's limit (32-bit edge indices)",
+                limits.edges
+            ),
         ));
     }
     if let (Some(column), Some(field)) = (g.node_detachedness.as_mut(), layout.detachedness) {
@@ -456,6 +540,10 @@ fn read_edges<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -> Le
     g.edge_to.reserve(reserve);
     let edge_names = &mut st.edge_names;
     let edge_targets = &mut st.edge_targets;
+    let bounds = EdgeBounds {
+        node_fields,
+        max_edges: st.limits.edges,
+    };
     let mut values = vec![0u64; layout.fields];
     let mut offsets = vec![0u64; layout.fields];
     let mut k = 0;
@@ -468,7 +556,7 @@ fn read_edges<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -> Le
             push_edge(
                 g,
                 layout,
-                node_fields,
+                bounds,
                 &values,
                 &offsets,
                 edge_names,
@@ -487,19 +575,34 @@ fn read_edges<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -> Le
     Ok(())
 }
 
+/// What an edge record is checked against.
+#[derive(Clone, Copy)]
+struct EdgeBounds {
+    /// Fields per node record (`to_node` is an offset into "nodes").
+    node_fields: u64,
+    max_edges: u64,
+}
+
 #[inline]
 fn push_edge(
     g: &mut HeapGraph,
     layout: &EdgeLayout,
-    node_fields: u64,
+    bounds: EdgeBounds,
     values: &[u64],
     offsets: &[u64],
     edge_names: &mut MaxRef,
     edge_targets: &mut MaxRef,
 ) -> LexResult<()> {
+    let EdgeBounds {
+        node_fields,
+        max_edges,
+    } = bounds;
     let edge = g.edge_to.len() as u64;
-    if edge >= u64::from(u32::MAX) {
-        return Err(ParseError::new(offsets[0], "more than 2^32-1 edges"));
+    if edge >= max_edges {
+        return Err(ParseError::new(
+            offsets[0],
+            format!("more than {max_edges} edges, the engine's limit (32-bit edge indices)"),
+        ));
     }
     let type_index = values[layout.kind];
     let kind = *usize::try_from(type_index)
@@ -540,6 +643,82 @@ fn push_edge(
     g.edge_type.push(kind);
     g.edge_name.push(name);
     g.edge_to.push(to);
+    Ok(())
+}
+
+/// `"locations": [object_index, script_id, line, column, ...]`: where the
+/// constructor of an object (or a closure's function) is. Skipped, as
+/// DevTools skips it, when the meta has no `location_fields`.
+fn read_locations<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -> LexResult<()> {
+    let Some(meta) = st.meta.as_ref() else {
+        return Err(ParseError::new(
+            key_at,
+            "\"locations\" comes before snapshot.meta",
+        ));
+    };
+    let Some(layout) = meta.locations.as_ref() else {
+        return lx.skip_value("\"locations\"");
+    };
+    let node_fields = meta.nodes.fields as u64;
+    let locations = &mut st.graph.locations;
+    let location_nodes = &mut st.location_nodes;
+    let mut interned: std::collections::HashMap<Location, u32> = std::collections::HashMap::new();
+    let mut last: Option<(Location, u32)> = None;
+    let mut values = vec![0u64; layout.fields];
+    let mut offsets = vec![0u64; layout.fields];
+    let mut k = 0;
+    let total = lx.read_uint_array("locations", |value, at| {
+        values[k] = value;
+        offsets[k] = at;
+        k += 1;
+        if k < layout.fields {
+            return Ok(());
+        }
+        k = 0;
+        let object_index = values[layout.node];
+        if object_index % node_fields != 0 {
+            return Err(ParseError::new(
+                offsets[layout.node],
+                format!(
+                    "location object_index {object_index}, not a multiple of the {node_fields} node fields"
+                ),
+            ));
+        }
+        let node = fits_u32(
+            object_index / node_fields,
+            offsets[layout.node],
+            "location node index",
+        )?;
+        location_nodes.note(u64::from(node), offsets[layout.node]);
+        let location = Location {
+            script_id: fits_u32(values[layout.script], offsets[layout.script], "location script_id")?,
+            line: fits_u32(values[layout.line], offsets[layout.line], "location line")?,
+            column: fits_u32(values[layout.column], offsets[layout.column], "location column")?,
+        };
+        // Objects of one constructor tend to come in a row: skip the hash then.
+        let index = match last {
+            Some((l, i)) if l == location => i,
+            _ => {
+                let next = locations.table.len() as u32;
+                let index = *interned.entry(location).or_insert(next);
+                if index == next {
+                    locations.table.push(location);
+                }
+                index
+            }
+        };
+        last = Some((location, index));
+        locations
+            .by_node
+            .push((u64::from(node) << 32) | u64::from(index));
+        Ok(())
+    })?;
+    if k != 0 {
+        return Err(lx.error(format!(
+            "\"locations\" has {total} numbers, not a multiple of the {} location fields",
+            layout.fields
+        )));
+    }
     Ok(())
 }
 
@@ -613,6 +792,28 @@ fn finish(st: State, end: u64) -> Result<HeapGraph, ParseError> {
             format!("edge points to node {to}, but there are only {nodes} nodes"),
         ));
     }
+    if let Some((node, at)) = st.location_nodes.beyond(nodes) {
+        return Err(ParseError::new(
+            at,
+            format!("a location names node {node}, but there are only {nodes} nodes"),
+        ));
+    }
+    if let Some((root_index, at)) = st.root_index {
+        // As DevTools reads it: an offset into "nodes", so a multiple of the
+        // node fields (0 when absent).
+        let fields = st.meta.as_ref().map_or(1, |m| m.nodes.fields as u64);
+        if root_index % fields != 0 || root_index / fields >= nodes {
+            return Err(ParseError::new(
+                at,
+                format!(
+                    "snapshot.root_index {root_index} is not the offset of a node (a multiple of the {fields} node fields below {})",
+                    nodes.saturating_mul(fields)
+                ),
+            ));
+        }
+        g.root = (root_index / fields) as u32;
+    }
+    g.locations.seal();
     for column in [
         &mut g.node_name,
         &mut g.node_id,

@@ -411,3 +411,116 @@ fn mutations_never_panic() {
         }
     }
 }
+
+#[test]
+fn root_index_names_the_root() {
+    // Node 0 and node 1 swapped: the root is the second node (offset 7).
+    let nodes = "[9,1,3,0,1,0,0\n,9,0,1,0,2,0,0\n,3,2,33554433,4294967296,2,0,2\n,2,3,5,16,0,0,0]";
+    let edges = "[1,0,14\n,1,1,0\n,5,4,14\n,2,5,21\n,6,6,21]";
+    let text = snapshot(FIELDS_7, nodes, edges, STRINGS)
+        .replace("\"node_count\":4", "\"node_count\":4,\"root_index\":7");
+    let g = parse_heap_snapshot(text.as_bytes()).expect("valid snapshot");
+    assert_eq!(g.root(), 1);
+    assert_eq!(g.node_name(0), "(GC roots)");
+    let d = super::dominators(&g);
+    assert_eq!(d.immediate_dominator(2), Some(1));
+    assert_eq!(d.retained_size(1), (1 << 32) + 16);
+
+    let misaligned = valid7().replace("\"node_count\":4", "\"node_count\":4,\"root_index\":3");
+    let at = fails(
+        &misaligned,
+        "snapshot.root_index 3 is not the offset of a node",
+    );
+    assert_eq!(&misaligned[at as usize..at as usize + 1], "3");
+    let past = valid7().replace("\"node_count\":4", "\"node_count\":4,\"root_index\":28");
+    fails(&past, "snapshot.root_index 28 is not the offset of a node (a multiple of the 7 node fields below 28)");
+}
+
+#[test]
+fn locations_are_read_by_their_field_names() {
+    // location_fields in another order; node 2 listed twice (the last wins,
+    // as in DevTools' map); node 3 once.
+    let text = valid7()
+        .replace(
+            "\"location_fields\":[\"object_index\",\"script_id\",\"line\",\"column\"]",
+            "\"location_fields\":[\"line\",\"column\",\"object_index\",\"script_id\"]",
+        )
+        .replace(
+            "\"locations\":[]",
+            "\"locations\":[1,2,14,9, 21,22,21,23, 5,6,14,7]",
+        );
+    let g = parse_heap_snapshot(text.as_bytes()).expect("valid snapshot");
+    let at = |script_id, line, column| {
+        Some(super::Location {
+            script_id,
+            line,
+            column,
+        })
+    };
+    assert_eq!(g.location(2), at(7, 5, 6));
+    assert_eq!(g.location(3), at(23, 21, 22));
+    assert_eq!(g.location(1), None);
+
+    let misaligned = valid7().replace("\"locations\":[]", "\"locations\":[15,1,2,3]");
+    let at = fails(
+        &misaligned,
+        "location object_index 15, not a multiple of the 7 node fields",
+    );
+    assert_eq!(&misaligned[at as usize..at as usize + 2], "15");
+    fails(
+        &valid7().replace("\"locations\":[]", "\"locations\":[70,1,2,3]"),
+        "a location names node 10, but there are only 4 nodes",
+    );
+    fails(
+        &valid7().replace("\"locations\":[]", "\"locations\":[7,1,2]"),
+        "not a multiple of the 4 location fields",
+    );
+    // Without location_fields DevTools ignores "locations"; so does the parser.
+    let unlisted = valid7()
+        .replace(
+            ",\"location_fields\":[\"object_index\",\"script_id\",\"line\",\"column\"]",
+            "",
+        )
+        .replace("\"locations\":[]", "\"locations\":[\"anything\"]");
+    let g = parse_heap_snapshot(unlisted.as_bytes()).expect("valid snapshot");
+    assert_eq!(g.location(2), None);
+}
+
+#[test]
+fn optional_sections_may_be_missing() {
+    // No trace_function_infos, trace_tree, samples or locations.
+    let text = valid7()
+        .replace("\"trace_function_infos\":[],\n", "")
+        .replace("\"trace_tree\":[1,0,0,0,[2,0,1,16,[]]],\n", "")
+        .replace("\"samples\":[1.5e3,-2],\n", "")
+        .replace("\"locations\":[],\n", "");
+    assert!(!text.contains("trace_tree\":["), "{text}");
+    check_sample(&parse_heap_snapshot(text.as_bytes()).expect("valid snapshot"));
+}
+
+#[test]
+fn counts_past_the_engine_limits_are_refused_by_name() {
+    use super::lexer::Lexer;
+    use super::parse::{parse_with_limits, Limits};
+    let text = valid7();
+    let parse = |nodes, edges| {
+        parse_with_limits(Lexer::new(text.as_bytes(), None), Limits { nodes, edges })
+    };
+    assert!(parse(4, 5).is_ok());
+    let err = parse(3, 5).expect_err("4 nodes over a limit of 3");
+    assert!(
+        err.to_string()
+            .contains("more than 3 nodes, the engine's limit (32-bit node indices)"),
+        "{err}"
+    );
+    let err = parse(4, 4).expect_err("5 edges over a limit of 4");
+    assert!(
+        err.to_string().contains(
+            "edge counts add up to more than 4 edges, the engine's limit (32-bit edge indices)"
+        ),
+        "{err}"
+    );
+    // The real limits, as the README states them.
+    assert_eq!(super::MAX_NODES, 4_294_967_294);
+    assert_eq!(super::MAX_EDGES, 4_294_967_293);
+}

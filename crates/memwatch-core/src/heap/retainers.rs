@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 
 use super::graph::{HeapGraph, NONE};
 use super::kinds::EdgeKind;
+use super::owned::is_user_root;
 use super::paths::{PathStep, RetainerPath};
 
 /// For each node, the indices of the edges (of any kind) that point to it.
@@ -54,10 +55,11 @@ const TARGET: u32 = u32::MAX - 1;
 
 /// The shortest path from the root to `node` over retaining edges, found by
 /// a breadth-first search backwards from `node`. Like [`RootPaths`], it
-/// prefers paths from a user root (a root shortcut edge, i.e. a global
-/// object): the search stops at the first one, and otherwise falls back to
-/// the shortest path through the engine's roots. `None` if `node` is
-/// unreachable (or not a node).
+/// prefers paths from a user root (an object the root points to, i.e. a
+/// global object): the search stops at the first one, and otherwise falls
+/// back to the shortest path through the engine's roots. `None` if `node` is
+/// unreachable (or not a node). (Unlike [`RootPaths`], it does not apply
+/// DevTools' distance filters, which depend on the order of a forward search.)
 ///
 /// [`RootPaths`]: super::paths::RootPaths
 pub fn shortest_retainer_path(
@@ -69,7 +71,8 @@ pub fn shortest_retainer_path(
     if node as usize >= n {
         return None;
     }
-    if node == HeapGraph::ROOT {
+    let root = graph.root();
+    if node == root {
         return Some(RetainerPath {
             steps: Vec::new(),
             target: node,
@@ -84,11 +87,12 @@ pub fn shortest_retainer_path(
     'search: while let Some(v) = queue.pop_front() {
         for &e in retainers.of(v) {
             let from = graph.edge_source(e);
-            if !graph.is_retaining_edge(from, e) {
+            // Every edge but a weak one, as DevTools' distances.
+            if graph.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
-            if from == HeapGraph::ROOT {
-                if graph.edge_kind(e) == EdgeKind::Shortcut {
+            if from == root {
+                if is_user_root(graph, v) {
                     from_root = Some(e);
                     break 'search;
                 }
@@ -103,7 +107,7 @@ pub fn shortest_retainer_path(
     }
     let first = from_root?;
     let mut steps = vec![PathStep {
-        node: HeapGraph::ROOT,
+        node: root,
         edge: first,
     }];
     let mut v = graph.edge_to(first);

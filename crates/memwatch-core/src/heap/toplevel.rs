@@ -8,12 +8,11 @@
 //! depth-first walk of the dominator tree; this is the same walk, iterative.
 
 use super::dominators::Dominators;
-use super::graph::{HeapGraph, NONE};
+use super::graph::NONE;
 
 /// `group_of[node]` is the node's group, or `NONE` if not a member. Returns
 /// per group the summed retained sizes of its top-most members (those no
-/// other member of the same group dominates: DevTools' class totals). Unreachable
-/// members have no dominator and count with their own (self) retained size.
+/// other member of the same group dominates: DevTools' class totals).
 pub(crate) fn top_level_retained(
     dom: &Dominators,
     group_of: &[u32],
@@ -22,12 +21,13 @@ pub(crate) fn top_level_retained(
     let n = group_of.len();
     let idom = dom.idoms();
     let retained = dom.retained_sizes();
+    let root = dom.root() as usize;
     let mut sums = vec![0u64; group_count];
 
     // Children of each node in the dominator tree, as CSR.
     let mut start = vec![0u32; n + 1];
     for (v, &d) in idom.iter().enumerate() {
-        if d != NONE && v != HeapGraph::ROOT as usize {
+        if d != NONE && v != root {
             start[d as usize + 1] += 1;
         }
     }
@@ -37,7 +37,7 @@ pub(crate) fn top_level_retained(
     let mut cursor = start[..n].to_vec();
     let mut children = vec![0u32; start[n] as usize];
     for (v, &d) in idom.iter().enumerate() {
-        if d != NONE && v != HeapGraph::ROOT as usize {
+        if d != NONE && v != root {
             children[cursor[d as usize] as usize] = v as u32;
             cursor[d as usize] += 1;
         }
@@ -57,9 +57,9 @@ pub(crate) fn top_level_retained(
         active[g as usize] += 1;
     };
 
-    if dom.is_reachable(HeapGraph::ROOT) {
-        enter(HeapGraph::ROOT, &mut active);
-        let mut stack: Vec<(u32, u32)> = vec![(HeapGraph::ROOT, start[0])];
+    if root < n {
+        enter(root as u32, &mut active);
+        let mut stack: Vec<(u32, u32)> = vec![(root as u32, start[root])];
         while let Some(top) = stack.last_mut() {
             let v = top.0;
             if top.1 < start[v as usize + 1] {
@@ -74,11 +74,6 @@ pub(crate) fn top_level_retained(
                     active[g as usize] -= 1;
                 }
             }
-        }
-    }
-    for (v, &g) in group_of.iter().enumerate() {
-        if g != NONE && !dom.is_reachable(v as u32) {
-            sums[g as usize] = sums[g as usize].saturating_add(retained[v]);
         }
     }
     sums
