@@ -109,7 +109,9 @@ test('leaks: survivors of target in final, with a path naming the holder; exit 1
   const { leaks } = JSON.parse(r.stdout);
   const g = leaks.find((x) => x.name === 'LeakingClass');
   assert.strictEqual(g.count, 2000);
-  assert.match(g.path, /^\(GC roots\) → global\.cache \(property\) → .*LeakingClass @\d+$/);
+  // V8 14.6 (Node 26) reaches the global object through its native context:
+  // '(GC roots) → system / NativeContext.global_object (internal) → global (global*).cache ...'.
+  assert.match(g.path, /^\(GC roots\) → (.* → )?global( \(global\*\))?\.cache \(property\) → .*LeakingClass @\d+$/);
   const same = cli('leaks', snap('a'), snap('a'), snap('a'));
   assert.strictEqual(same.status, 0, same.stdout);
   assert.match(same.stdout, /no leak candidates/);
@@ -121,7 +123,7 @@ test('paths: --class and --limit', () => {
   const p = JSON.parse(r.stdout);
   assert.strictEqual(p.count, 2000);
   assert.strictEqual(p.paths.length, 2);
-  for (const x of p.paths) assert.match(x.path, /global\.cache/);
+  for (const x of p.paths) assert.match(x.path, /global( \(global\*\))?\.cache/);
 });
 
 test('usage errors exit 2', () => {
