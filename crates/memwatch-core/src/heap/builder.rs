@@ -4,7 +4,7 @@
 //! `HeapSnapshot` through the C++ API and produce the same graph without
 //! serialising to JSON and parsing it back.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 use super::graph::{HeapGraph, Location, MAX_EDGES, MAX_NODES};
@@ -133,8 +133,8 @@ impl GraphBuilder {
     pub fn new() -> Self {
         Self {
             graph: HeapGraph::empty(),
-            interned: HashMap::new(),
-            locations: HashMap::new(),
+            interned: HashMap::default(),
+            locations: HashMap::default(),
             declared_edges: 0,
         }
     }

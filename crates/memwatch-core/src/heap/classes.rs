@@ -6,7 +6,7 @@
 //! keys that keep same-named constructors from different places apart);
 //! [`memwatch_class`] follows memwatch's original `HeapDiff` (`what`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::dominators::{dominators, Dominators};
 use super::essential::Bits;
@@ -294,7 +294,7 @@ impl Classes {
 
         let mut classes: Vec<ClassInfo> = Vec::new();
         let mut unlocated: Vec<u32> = Vec::new();
-        let mut located: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut located: HashMap<(u32, u32), u32> = HashMap::default();
         let mut last_located = (NONE, NONE, NONE);
         let mut locations = graph.located_nodes().peekable();
         let table = graph.location_table();

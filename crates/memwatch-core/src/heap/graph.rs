@@ -6,7 +6,7 @@
 //! range `first_edge[n]..first_edge[n + 1]`), costs ~22 bytes a node and
 //! 9 bytes an edge, and no allocation per node.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
 use super::kinds::{EdgeKind, NodeKind};
@@ -73,7 +73,7 @@ impl Sizes {
     pub(crate) fn from_sizes(sizes: &[u64]) -> Self {
         let mut out = Sizes {
             small: Vec::with_capacity(sizes.len()),
-            large: HashMap::new(),
+            large: HashMap::default(),
         };
         for &size in sizes {
             out.push(size);

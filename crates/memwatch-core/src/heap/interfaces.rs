@@ -13,7 +13,7 @@
 //! node iterator starts at the root): with a `root_index` past node 0, the
 //! plain objects before the root keep the name `Object` there too.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::graph::HeapGraph;
 use super::kinds::EdgeKind;
@@ -47,7 +47,7 @@ struct Candidate {
 impl Interfaces {
     /// Infers the definitions of `graph` (none when it has no plain objects).
     pub(crate) fn infer(graph: &HeapGraph) -> Self {
-        let mut candidates: HashMap<String, usize> = HashMap::new();
+        let mut candidates: HashMap<String, usize> = HashMap::default();
         let mut list: Vec<(String, Candidate)> = Vec::new();
         let mut plain_objects = 0u64;
         let mut plain = PlainObjects::new(graph);
@@ -113,7 +113,7 @@ impl Interfaces {
     fn build(graph: &HeapGraph, definitions: Vec<(String, Candidate)>) -> Self {
         // Rank every property name the definitions use, by JavaScript order.
         let mut texts: Vec<(&str, u32)> = Vec::new();
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         for (_, c) in &definitions {
             for &p in &c.properties {
                 if seen.insert(p, ()).is_none() {
@@ -122,7 +122,7 @@ impl Interfaces {
             }
         }
         texts.sort_by(|a, b| cmp16(a.0, b.0));
-        let mut rank_of_name = HashMap::with_capacity(texts.len());
+        let mut rank_of_name = HashMap::with_capacity_and_hasher(texts.len(), Default::default());
         let mut rank = 0u32;
         for (i, &(text, p)) in texts.iter().enumerate() {
             if i > 0 && texts[i - 1].0 != text {
@@ -133,7 +133,7 @@ impl Interfaces {
         let mut out = Self {
             names: Vec::with_capacity(definitions.len()),
             rank_of_name,
-            children: HashMap::new(),
+            children: HashMap::default(),
             greatest_next: vec![None],
             matches: vec![None],
         };

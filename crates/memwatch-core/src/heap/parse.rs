@@ -662,7 +662,7 @@ fn read_locations<R: Read>(lx: &mut Lexer<'_, R>, st: &mut State, key_at: u64) -
     let node_fields = meta.nodes.fields as u64;
     let locations = &mut st.graph.locations;
     let location_nodes = &mut st.location_nodes;
-    let mut interned: std::collections::HashMap<Location, u32> = std::collections::HashMap::new();
+    let mut interned: rustc_hash::FxHashMap<Location, u32> = Default::default();
     let mut last: Option<(Location, u32)> = None;
     let mut values = vec![0u64; layout.fields];
     let mut offsets = vec![0u64; layout.fields];
