@@ -96,15 +96,17 @@ function createHeapDiff(binding, backend) {
     if (idOf(ids.marker) !== 0) ids.foreign = true;
   }
 
-  function fileSnapshot() {
+  /** Writes a snapshot to a temporary file, runs `use(file)`, removes the file. */
+  function withSnapshotFile(use) {
     const file = path.join(os.tmpdir(), `memwatch-${process.pid}-${Date.now()}-${tmpCounter++}.heapsnapshot`);
     try {
       backend.quietly(() => v8.writeHeapSnapshot(file));
-      return store.loadFile(file);
+      return use(file);
     } finally {
       fs.rm(file, { force: true }, () => {});
     }
   }
+  const fileSnapshot = () => withSnapshotFile((file) => store.loadFile(file));
 
   /** The "before" snapshot; returns its graph id in the store. */
   function firstSnapshot() {
@@ -233,7 +235,7 @@ function createHeapDiff(binding, backend) {
           result = backend.watcher.endDiff(store, before, examples, ids.marker);
           ids.marker = {};
         } else {
-          result = store.diff(before, fileSnapshot(), examples);
+          result = withSnapshotFile((file) => store.diffFile(before, file, examples));
         }
       } finally {
         store.discard(before);

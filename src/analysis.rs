@@ -325,8 +325,14 @@ enum Job {
     Paths { class: String, limit: u32 },
 }
 
-fn run(job: &Job, graphs: &[HeapGraph], cancel: &AtomicBool) -> std::result::Result<Outcome, Failure> {
-    let last = graphs.last().ok_or((errors::INTERNAL, "no snapshot given".into()))?;
+fn run(
+    job: &Job,
+    graphs: &[HeapGraph],
+    cancel: &AtomicBool,
+) -> std::result::Result<Outcome, Failure> {
+    let last = graphs
+        .last()
+        .ok_or((errors::INTERNAL, "no snapshot given".into()))?;
     let check = || {
         if cancel.load(Ordering::Relaxed) {
             Err(aborted())
@@ -353,9 +359,7 @@ fn run(job: &Job, graphs: &[HeapGraph], cancel: &AtomicBool) -> std::result::Res
             Outcome::Analyze(AnalyzeResult {
                 nodes: last.node_count() as f64,
                 edges: last.edge_count() as f64,
-                self_size: last
-                    .self_sizes()
-                    .fold(0u64, |sum, s| sum.saturating_add(s)) as f64,
+                self_size: last.self_sizes().fold(0u64, |sum, s| sum.saturating_add(s)) as f64,
                 class_count,
                 groups,
             })
@@ -452,10 +456,21 @@ unsafe extern "C" fn completion_call_js(
     }
     // The JS callback catches its own errors (lib/analyze.js).
     let mut result = std::ptr::null_mut();
-    sys::napi_call_function(env, undefined, js_callback, 0, std::ptr::null(), &mut result);
+    sys::napi_call_function(
+        env,
+        undefined,
+        js_callback,
+        0,
+        std::ptr::null(),
+        &mut result,
+    );
 }
 
-unsafe extern "C" fn completion_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+unsafe extern "C" fn completion_finalize(
+    _env: sys::napi_env,
+    data: *mut c_void,
+    _hint: *mut c_void,
+) {
     // SAFETY: `data` is the Arc handed over in `Completion::new`; Node calls
     // the finalizer once.
     let c = unsafe { Arc::from_raw(data as *const Completion) };
@@ -609,7 +624,12 @@ fn start(
                 *st.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
                 done.fire();
             })
-            .map_err(|e| coded(errors::INTERNAL, format!("cannot start an analysis thread: {e}")))?;
+            .map_err(|e| {
+                coded(
+                    errors::INTERNAL,
+                    format!("cannot start an analysis thread: {e}"),
+                )
+            })?;
         Ok(AnalysisJob {
             state,
             completion,

@@ -205,7 +205,9 @@ fn non_negative(v: f64, key: &str) -> std::result::Result<f64, String> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(format!("expected a non-negative number in field '{key}', got {v}"))
+        Err(format!(
+            "expected a non-negative number in field '{key}', got {v}"
+        ))
     }
 }
 

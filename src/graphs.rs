@@ -6,29 +6,37 @@ use crate::convert::{DiffExample, DiffResult};
 use crate::errors::{self, coded, guard, Result};
 use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
-    added_samples, diff_counts, diff_with, dominators_with_rules, format_path, memwatch_class,
-    parse_heap_snapshot, ClassChange, HeapGraph, RetainRules, RetainerPath, RootPaths,
+    dominators_with_rules, format_path, parse_heap_snapshot, ClassChange, DiffBase, GraphDiff,
+    HeapGraph, RetainRules, RetainerPath, RootPaths,
 };
 use std::collections::HashMap;
 
 /// Classes (largest growth first) that get `examples` in `end({ examples })`.
 const EXAMPLE_CLASSES: usize = 10;
 
+/// The first snapshots of open HeapDiffs, as `DiffBase`s.
 #[napi]
 pub struct GraphStore {
-    graphs: HashMap<u32, HeapGraph>,
+    bases: HashMap<u32, DiffBase>,
     next_id: u32,
 }
 
+fn parse_file(path: &str) -> Result<HeapGraph> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| coded(errors::SNAPSHOT_READ, format!("{path}: {e}")))?;
+    parse_heap_snapshot(std::io::BufReader::with_capacity(1 << 20, file))
+        .map_err(|e| coded(errors::SNAPSHOT_PARSE, format!("{path}: {e}")))
+}
+
 impl GraphStore {
-    pub fn insert(&mut self, graph: HeapGraph) -> u32 {
+    pub fn insert(&mut self, base: DiffBase) -> u32 {
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        self.graphs.insert(self.next_id, graph);
+        self.bases.insert(self.next_id, base);
         self.next_id
     }
 
-    pub fn take(&mut self, id: u32) -> Result<HeapGraph> {
-        self.graphs.remove(&id).ok_or_else(|| {
+    pub fn take(&mut self, id: u32) -> Result<DiffBase> {
+        self.bases.remove(&id).ok_or_else(|| {
             coded(
                 errors::HEAPDIFF_ENDED,
                 format!("no open snapshot #{id} (the HeapDiff has ended)"),
@@ -42,7 +50,7 @@ impl GraphStore {
     #[napi(constructor)]
     pub fn new() -> Self {
         Self {
-            graphs: HashMap::new(),
+            bases: HashMap::new(),
             next_id: 0,
         }
     }
@@ -50,63 +58,62 @@ impl GraphStore {
     /// Snapshots still held (HeapDiffs not yet ended).
     #[napi(getter)]
     pub fn open(&self) -> u32 {
-        self.graphs.len() as u32
+        self.bases.len() as u32
     }
 
-    /// Nodes in a held snapshot (for the memory estimate of the next one).
+    /// Counted nodes in a held snapshot (for the memory estimate of the next one).
     #[napi]
     pub fn node_count(&self, id: u32) -> u32 {
-        self.graphs.get(&id).map_or(0, |g| g.node_count() as u32)
+        self.bases.get(&id).map_or(0, |b| b.len() as u32)
     }
 
-    /// Parses a `.heapsnapshot` file (the fallback route) and holds it.
+    /// Parses a `.heapsnapshot` file (the fallback route's first snapshot)
+    /// and holds what a diff needs of it.
     #[napi]
     pub fn load_file(&mut self, path: String) -> Result<u32> {
-        guard(|| {
-            let file = std::fs::File::open(&path)
-                .map_err(|e| coded(errors::SNAPSHOT_READ, format!("{path}: {e}")))?;
-            let graph = parse_heap_snapshot(std::io::BufReader::with_capacity(1 << 20, file))
-                .map_err(|e| coded(errors::SNAPSHOT_PARSE, format!("{path}: {e}")))?;
-            Ok(self.insert(graph))
-        })
+        guard(|| Ok(self.insert(DiffBase::from_graph(&parse_file(&path)?))))
     }
 
     /// Drops a held snapshot (a HeapDiff collected without `end()`).
     #[napi]
     pub fn discard(&mut self, id: u32) -> bool {
-        self.graphs.remove(&id).is_some()
+        self.bases.remove(&id).is_some()
     }
 
     /// memwatch class name -> node count of a held snapshot.
     #[napi(ts_return_type = "Record<string, number>")]
     pub fn class_counts(&self, id: u32) -> Result<HashMap<String, u32>> {
         guard(|| {
-            let g = self.graphs.get(&id).ok_or_else(|| {
-                coded(errors::HEAPDIFF_ENDED, format!("no open snapshot #{id}"))
-            })?;
-            let mut counts: HashMap<String, u32> = HashMap::new();
-            for n in 0..g.node_count() as u32 {
-                if let Some(c) = memwatch_class(g, n) {
-                    *counts.entry(c.to_owned()).or_default() += 1;
-                }
-            }
-            Ok(counts)
+            let b = self
+                .bases
+                .get(&id)
+                .ok_or_else(|| coded(errors::HEAPDIFF_ENDED, format!("no open snapshot #{id}")))?;
+            Ok(b.class_counts()
+                .into_iter()
+                .map(|(name, n)| (name.to_owned(), n as u32))
+                .collect())
         })
     }
 
-    /// Diffs two held snapshots (the fallback route: parsed files, which have
-    /// every name) in memwatch's HeapDiff schema and releases both.
+    /// Diffs a held snapshot against a `.heapsnapshot` file (the fallback
+    /// route's second snapshot) in memwatch's HeapDiff schema; releases the
+    /// held one.
     #[napi]
-    pub fn diff(&mut self, before: u32, after: u32, examples: u32) -> Result<DiffResult> {
+    pub fn diff_file(&mut self, before: u32, path: String, examples: u32) -> Result<DiffResult> {
         guard(|| {
             let b = self.take(before)?;
-            let mut a = self.take(after)?;
+            let mut a = parse_file(&path)?;
             let out = diff_result(&b, &mut a, examples, |_, _| {});
             drop((a, b));
-            release_memory();
+            release_memory_in_background();
             Ok(out)
         })
     }
+}
+
+/// A counts-only diff (no `examples`) in memwatch's shape.
+pub fn counts_result(d: &GraphDiff) -> DiffResult {
+    DiffResult::new(d, |_, _| {})
 }
 
 /// The diff of `before` and `after` in memwatch's shape. With `examples >
@@ -116,16 +123,16 @@ impl GraphStore {
 /// what users see there; `after` must have edges). `name_path` may fill in
 /// names the graph lacks for a path's nodes and edges before it is printed.
 pub fn diff_result(
-    before: &HeapGraph,
+    before: &DiffBase,
     after: &mut HeapGraph,
     examples: u32,
     mut name_path: impl FnMut(&mut HeapGraph, &RetainerPath),
 ) -> DiffResult {
     if examples == 0 {
-        return DiffResult::new(&diff_counts(before, after), |_, _| {});
+        return DiffResult::new(&before.diff(after, None), |_, _| {});
     }
     let dom = dominators_with_rules(after, RetainRules::DevTools);
-    let d = diff_with(before, after, &dom);
+    let d = before.diff(after, Some(&dom));
     // Classes that get examples: largest net growth first.
     let mut growing: Vec<&ClassChange> = d
         .details
@@ -139,7 +146,7 @@ pub fn diff_result(
         .map(|r| r.what.clone())
         .collect();
     let names: Vec<&str> = growing.iter().map(String::as_str).collect();
-    let samples = added_samples(before, after, &names, examples as usize);
+    let samples = before.added_samples(after, &names, examples as usize);
     let paths: Vec<Vec<(u32, Option<RetainerPath>)>> = {
         let roots = RootPaths::compute(after);
         samples

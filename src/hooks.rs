@@ -277,8 +277,9 @@ impl Hooks {
     fn full_gc_counted(&self) -> (FullGcSample, u32) {
         let t0 = Instant::now();
         // SAFETY: called from JS on the isolate's thread.
-        let ((), forced) =
-            self.quietly(true, || unsafe { self.api.low_memory_notification(self.isolate) });
+        let ((), forced) = self.quietly(true, || unsafe {
+            self.api.low_memory_notification(self.isolate)
+        });
         let wall_ms = t0.elapsed().as_secs_f64() * 1000.0;
         // Without hooks nothing was timed inside V8; the call is (almost) all GC.
         let pause_ms = if forced.full_gcs > 0 {
@@ -340,7 +341,9 @@ impl Hooks {
 /// Adds one GC to its kind's count and time.
 fn count_by_type(t: &mut GcTypeTotals, gc: c_int, ns: u64) {
     let (count, time) = match gc {
-        gc_type::SCAVENGE | gc_type::MINOR_MARK_SWEEP => (&mut t.scavenge_count, &mut t.scavenge_ns),
+        gc_type::SCAVENGE | gc_type::MINOR_MARK_SWEEP => {
+            (&mut t.scavenge_count, &mut t.scavenge_ns)
+        }
         gc_type::MARK_SWEEP_COMPACT => (
             &mut t.mark_sweep_compact_count,
             &mut t.mark_sweep_compact_ns,

@@ -3,10 +3,14 @@
 
 use crate::convert::{heap_reference, DiffResult, GcEvents, SampleInput};
 use crate::errors::{self, coded, guard, OrInternal, Result};
-use crate::graphs::{diff_result, release_memory, release_memory_in_background, GraphStore};
+use crate::graphs::{
+    counts_result, diff_result, release_memory, release_memory_in_background, GraphStore,
+};
 use crate::hooks::Hooks;
 use crate::notify::{check, Notifier};
-use crate::snapshot::{check_canary, graph_from_snapshot, name_added_objects, WalkOptions};
+use crate::snapshot::{
+    base_from_snapshot, check_canary, graph_from_snapshot, name_added_objects, stream_diff, Marks,
+};
 use crate::v8;
 use memwatch_core::stats::{FullGcSample, StatsEngine};
 use napi::bindgen_prelude::*;
@@ -101,7 +105,8 @@ impl GcWatcher {
             let api = v8::api().map_err(unavailable)?;
             let isolate = api.current_isolate().map_err(unavailable)?;
             // SAFETY: env and the function are valid for this call.
-            let notifier = unsafe { Notifier::new(env.raw(), on_wake.raw(), false) }.or_internal()?;
+            let notifier =
+                unsafe { Notifier::new(env.raw(), on_wake.raw(), false) }.or_internal()?;
             let hooks = Arc::new(Hooks::new(api, isolate, notifier));
             let reference = || {
                 let o = read_heap_statistics
@@ -144,9 +149,7 @@ impl GcWatcher {
     /// V8's version string, e.g. "11.3.244.8-node.33".
     #[napi(getter)]
     pub fn v8_version(&self) -> String {
-        v8::runtime()
-            .map(|r| r.version.clone())
-            .unwrap_or_default()
+        v8::runtime().map(|r| r.version.clone()).unwrap_or_default()
     }
 
     /// Whether this V8's layouts were checked against its headers at build
@@ -250,8 +253,9 @@ impl GcWatcher {
     }
 
     /// Takes a heap snapshot through V8's profiler (its GCs are not reported
-    /// as `stats`), copies its nodes into `store`, deletes V8's copy at once
-    /// and returns the graph's id. The first snapshot of a process also
+    /// as `stats`), keeps what a diff needs of it in `store` (a `DiffBase`:
+    /// id, class and size of each counted node), deletes V8's copy at once
+    /// and returns the id in the store. The first snapshot of a process also
     /// checks `canary` (see `snapshot::check_canary`); a V8 that fails it is
     /// refused with `ERR_MEMWATCH_NATIVE_UNAVAILABLE` here and from then on.
     #[napi]
@@ -278,28 +282,18 @@ impl GcWatcher {
             phases.snapshot = ms_since(t);
             let t = std::time::Instant::now();
             // SAFETY: as above; ids of live values of this isolate.
-            let (canary_id, marker_id) = unsafe {
-                (
-                    api.object_id(isolate, canary.raw()),
-                    api.object_id(isolate, marker.raw()),
-                )
-            };
-            let options = WalkOptions {
-                edges: false,
-                object_names: true,
-                hide_id: marker_id,
-                canary_id,
+            let marks = unsafe {
+                Marks {
+                    canary_id: api.object_id(isolate, canary.raw()),
+                    hide_id: api.object_id(isolate, marker.raw()),
+                }
             };
             // SAFETY: as above; `snap` is deleted right after.
-            let walked = unsafe { graph_from_snapshot(env.raw(), &snap, options) };
+            let (base, canary_index) = unsafe { base_from_snapshot(env.raw(), &snap, marks) };
             if canary_verdict().is_none() {
-                let found = walked
-                    .as_ref()
-                    .ok()
-                    .and_then(|w| w.canary_index)
-                    // SAFETY: as above; the snapshot is still alive.
-                    .and_then(|i| unsafe { snap.describe(env.raw(), i) });
-                let mut verdict = check_canary(found.as_ref(), canary_id);
+                // SAFETY: as above; the snapshot is still alive.
+                let found = canary_index.and_then(|i| unsafe { snap.describe(env.raw(), i) });
+                let mut verdict = check_canary(found.as_ref(), marks.canary_id);
                 if v8::test_hooks::fail("snapshot_canary") {
                     verdict = Err("canary failed by MEMWATCH_TEST_FAIL_CHECK".into());
                 }
@@ -311,17 +305,15 @@ impl GcWatcher {
             drop(snap);
             phases.delete = ms_since(t);
             self.phases.set(phases);
-            let walked = walked
-                .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?;
-            Ok(store.insert(walked.graph))
+            Ok(store.insert(base))
         })
     }
 
-    /// Takes the "after" snapshot and diffs the held `before` graph against
-    /// it (releasing `before`). Without examples only nodes are copied and
-    /// V8's snapshot is deleted before the diff; with examples edges are
-    /// copied too and V8's snapshot lives until the names of the printed
-    /// retainer paths have been read from it.
+    /// Takes the "after" snapshot and diffs the held `before` against it
+    /// (releasing `before`). Without examples the snapshot is diffed node by
+    /// node as it is read, and V8's copy deleted before anything else; with
+    /// examples it is copied as a graph with edges, and V8's copy lives until
+    /// the names of the printed retainer paths have been read from it.
     #[napi]
     pub fn end_diff(
         &self,
@@ -344,30 +336,29 @@ impl GcWatcher {
                 .ok_or_else(|| coded(errors::INTERNAL, "V8 returned no heap snapshot"))?;
             phases.snapshot += ms_since(t);
             let t = std::time::Instant::now();
-            let options = WalkOptions {
-                edges: examples > 0,
-                object_names: false,
+            let marks = Marks {
                 // SAFETY: as above.
                 hide_id: unsafe { api.object_id(isolate, marker.raw()) },
                 canary_id: 0,
             };
-            // SAFETY: as above.
-            let walked = unsafe { graph_from_snapshot(env.raw(), &snap, options) };
-            let mut a = walked
-                .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?
-                .graph;
-            // SAFETY: as above; `a` was walked from `snap`, which is alive.
-            unsafe { name_added_objects(env.raw(), &snap, &b, &mut a) };
-            phases.walk += ms_since(t);
             let out = if examples == 0 {
+                // SAFETY: as above.
+                let d = unsafe { stream_diff(env.raw(), &snap, &b, marks) };
+                phases.walk += ms_since(t);
                 let t = std::time::Instant::now();
                 drop(snap);
                 phases.delete += ms_since(t);
                 let t = std::time::Instant::now();
-                let out = diff_result(&b, &mut a, 0, |_, _| {});
+                let out = counts_result(&d);
                 phases.diff += ms_since(t);
                 out
             } else {
+                // SAFETY: as above.
+                let mut a = unsafe { graph_from_snapshot(env.raw(), &snap, marks) }
+                    .map_err(|e| coded(errors::INTERNAL, format!("heap snapshot walk: {e}")))?;
+                // SAFETY: as above; `a` was walked from `snap`, which is alive.
+                unsafe { name_added_objects(env.raw(), &snap, &b, &mut a) };
+                phases.walk += ms_since(t);
                 let t = std::time::Instant::now();
                 let out = diff_result(&b, &mut a, examples, |g, path| {
                     for step in &path.steps {
@@ -390,7 +381,7 @@ impl GcWatcher {
                 out
             };
             let t = std::time::Instant::now();
-            drop((a, b));
+            drop(b);
             phases.diff += ms_since(t);
             // Returning freed pages to the OS is hygiene, not the result:
             // it runs on a thread of its own, after the diff is returned.

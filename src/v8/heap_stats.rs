@@ -88,7 +88,8 @@ impl HeapStatisticsReader {
         if self.api.runtime.verified {
             let js = reference()?;
             self.refresh(isolate);
-            return verify_heap_statistics(&layout, bytes(&self.buf), &js).map_err(|e| e.to_string());
+            return verify_heap_statistics(&layout, bytes(&self.buf), &js)
+                .map_err(|e| e.to_string());
         }
         // Something (a GC, an allocation in V8) may change a field between
         // the reads; a real mismatch persists, a race does not.

@@ -143,8 +143,12 @@ pub mod test_hooks {
     /// `MEMWATCH_TEST_V8_VERSION=15.0.0`: treat the runtime as this V8 version.
     pub fn pretend_version() -> Option<&'static str> {
         static V: OnceLock<Option<String>> = OnceLock::new();
-        V.get_or_init(|| std::env::var("MEMWATCH_TEST_V8_VERSION").ok().filter(|v| !v.is_empty()))
-            .as_deref()
+        V.get_or_init(|| {
+            std::env::var("MEMWATCH_TEST_V8_VERSION")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .as_deref()
     }
 
     /// `MEMWATCH_TEST_FAIL_CHECK=heap_statistics,gc_callbacks,snapshot_canary`:
@@ -200,9 +204,10 @@ fn resolve_runtime() -> Result<Runtime, BindingError> {
 /// The runtime, resolved once per process.
 pub fn runtime() -> Result<&'static Runtime, BindingError> {
     static RT: OnceLock<Result<Runtime, BindingError>> = OnceLock::new();
-    RT.get_or_init(resolve_runtime).as_ref().map_err(Clone::clone)
+    RT.get_or_init(resolve_runtime)
+        .as_ref()
+        .map_err(Clone::clone)
 }
-
 
 /// The GC-side functions. Plain function pointers: `Copy`, `Send`, `Sync`.
 #[derive(Clone, Copy)]

@@ -268,10 +268,12 @@ impl Drop for Snapshot {
 
 /// Receives the graph as it is walked.
 pub trait SnapshotSink {
-    /// Nodes arrive in snapshot order (the root first). `name` is given only
-    /// for node types that `wants_node_name` accepted.
-    fn node(&mut self, kind: u8, name: Option<&str>, id: u32, self_size: u64, edge_count: u32);
-    fn wants_node_name(&self, kind: u8) -> bool;
+    /// A node, in snapshot order (the root first). Returns whether the
+    /// node's name is wanted: it then arrives through `node_name` before the
+    /// next node (each name is a JS string V8 allocates, so a sink asks only
+    /// for what it prints).
+    fn node(&mut self, kind: u8, id: u32, self_size: u64, edge_count: u32) -> bool;
+    fn node_name(&mut self, name: &str);
     /// Edges arrive node by node in the same order. `name` is given only for
     /// the edges `weak_map_edge_names` asks for.
     fn edge(&mut self, kind: u8, name: Option<EdgeName<'_>>, to_node: u32);
@@ -392,7 +394,7 @@ impl Snapshot {
             let node = self.node(i);
             if node.is_null() {
                 // Keep node indices aligned with V8's (never seen in practice).
-                sink.node(node_type::HIDDEN, None, 0, 0, 0);
+                sink.node(node_type::HIDDEN, 0, 0, 0);
                 kinds.push(node_type::HIDDEN);
                 continue;
             }
@@ -406,13 +408,10 @@ impl Snapshot {
             } else {
                 0
             };
-            if sink.wants_node_name(kind) {
+            if sink.node(kind, id, size, edges) {
                 let local = call_local(api.node_name, node as *const c_void);
-                let name = self.utf8(local, &mut buf);
-                sink.node(kind, Some(name), id, size, edges);
+                sink.node_name(self.utf8(local, &mut buf));
                 scopes.count();
-            } else {
-                sink.node(kind, None, id, size, edges);
             }
         }
         if !with_edges {
@@ -487,7 +486,12 @@ impl Snapshot {
     ///
     /// # Safety
     /// As for `walk`.
-    pub unsafe fn node_names(&self, env: sys::napi_env, indices: &[u32], mut each: impl FnMut(u32, &str)) {
+    pub unsafe fn node_names(
+        &self,
+        env: sys::napi_env,
+        indices: &[u32],
+        mut each: impl FnMut(u32, &str),
+    ) {
         let n = self.node_count();
         let mut buf = vec![0u8; NAME_BUFFER];
         let mut scopes = Scopes::new(env);

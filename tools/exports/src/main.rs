@@ -42,7 +42,9 @@ fn exports_of(data: &[u8], out: &mut Vec<String>) -> Result<(), object::Error> {
                 let name = String::from_utf8_lossy(e.name());
                 let name = match file.format() {
                     // Mach-O C symbols carry a leading underscore that dlsym adds itself.
-                    object::BinaryFormat::MachO => name.strip_prefix('_').unwrap_or(&name).to_owned(),
+                    object::BinaryFormat::MachO => {
+                        name.strip_prefix('_').unwrap_or(&name).to_owned()
+                    }
                     _ => name.into_owned(),
                 };
                 out.push(name);

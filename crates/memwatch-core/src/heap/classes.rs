@@ -66,14 +66,14 @@ pub fn memwatch_class(graph: &HeapGraph, node: u32) -> Option<&str> {
 }
 
 /// Class names numbered densely; may span several graphs (for diffs).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ClassIndex {
     ids: HashMap<String, u32>,
     pub(crate) names: Vec<String>,
 }
 
 impl ClassIndex {
-    fn id(&mut self, name: &str) -> u32 {
+    pub(crate) fn id(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }
@@ -85,43 +85,6 @@ impl ClassIndex {
 
     pub(crate) fn len(&self) -> usize {
         self.names.len()
-    }
-}
-
-/// Classifies the nodes of one graph into a [`ClassIndex`] by memwatch's
-/// names, hashing each distinct name string once (cached by string index)
-/// rather than per node.
-pub(crate) struct Classifier<'g> {
-    graph: &'g HeapGraph,
-    by_string: Vec<u32>,
-    by_kind: [u32; 256],
-}
-
-impl<'g> Classifier<'g> {
-    pub(crate) fn new(graph: &'g HeapGraph) -> Self {
-        Self {
-            graph,
-            by_string: vec![NONE; graph.strings().len()],
-            by_kind: [NONE; 256],
-        }
-    }
-
-    /// The class id of `node`, or `None` when memwatch's naming skips it.
-    pub(crate) fn class_of(&mut self, index: &mut ClassIndex, node: u32) -> Option<u32> {
-        let kind = self.graph.node_kind(node);
-        let slot = match memwatch_source(kind) {
-            ClassSource::Skip => return None,
-            ClassSource::Name => {
-                let s = self.graph.node_name_index(node) as usize;
-                self.by_string.get_mut(s)?
-            }
-            ClassSource::Fixed(_) => &mut self.by_kind[kind as u8 as usize],
-        };
-        if *slot == NONE {
-            let name = name_by(memwatch_source(kind), self.graph, node).unwrap_or("");
-            *slot = index.id(name);
-        }
-        Some(*slot)
     }
 }
 

@@ -4,11 +4,9 @@
 //! Classes use memwatch's names ([`memwatch_class`](crate::heap::memwatch_class)); hidden, synthetic and
 //! object-shape nodes are left out of every count and total.
 
-use super::classes::{ClassIndex, Classifier};
+use super::diffbase::DiffBase;
 use super::dominators::{dominators, Dominators};
-use super::graph::{HeapGraph, NONE};
-use super::ids::{merge_unmatched, sorted_id_pairs, Side};
-use super::toplevel::top_level_retained;
+use super::graph::HeapGraph;
 
 /// Node count and total self size of one snapshot (classified nodes only):
 /// memwatch's `before` / `after` (`nodes`, `size_bytes`).
@@ -60,13 +58,12 @@ pub fn diff(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
     diff_with(before, after, &dominators(after))
 }
 
-/// Diffs two snapshots, given the dominators of `after`. O(n log n): ids
-/// are sorted once per graph and merged.
+/// Diffs two snapshots, given the dominators of `after` (see
+/// [`DiffBase`](crate::heap::DiffBase), which does the work).
 ///
 /// `after_dom` should come from [`dominators`](crate::heap::dominators) or
 /// [`dominators_with_rules`](crate::heap::dominators_with_rules) on the
-/// same graph (pick [`RetainRules::DevTools`](crate::heap::RetainRules::DevTools) for DevTools' numbers); if its
-/// node count does not match, it is recomputed with the basic rules.
+/// same graph; if its node count does not match, it is recomputed.
 pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) -> GraphDiff {
     let own;
     let after_dom = if after_dom.fits(after) {
@@ -75,84 +72,20 @@ pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) 
         own = dominators(after);
         &own
     };
-    diff_inner(before, after, Some(after_dom))
+    DiffBase::from_graph(before).diff(after, Some(after_dom))
 }
 
 /// Diffs two snapshots by class counts and sizes only: every
 /// `retained_added` is 0. What a HeapDiff without `examples` needs, without
 /// the cost of dominators (or of edges: the graphs may have none).
 pub fn diff_counts(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
-    diff_inner(before, after, None)
+    DiffBase::from_graph(before).diff(after, None)
 }
 
-fn diff_inner(before: &HeapGraph, after: &HeapGraph, after_dom: Option<&Dominators>) -> GraphDiff {
-    let mut index = ClassIndex::default();
-    let mut classes_before = Classifier::new(before);
-    let mut classes_after = Classifier::new(after);
-    let mut out = GraphDiff {
-        before: totals(before, &mut classes_before, &mut index),
-        after: totals(after, &mut classes_after, &mut index),
-        ..GraphDiff::default()
-    };
-    // `totals` classified every node of both graphs, so every class has its
-    // id already and the rows can be sized once.
-    let mut rows = vec![ClassChange::default(); index.len()];
-    let mut added_group = vec![NONE; after.node_count()];
-    let pairs_before = sorted_id_pairs(before);
-    let pairs_after = sorted_id_pairs(after);
-    merge_unmatched(&pairs_before, &pairs_after, |side| match side {
-        Side::Before(node) => {
-            if let Some(r) = classes_before
-                .class_of(&mut index, node)
-                .and_then(|id| rows.get_mut(id as usize))
-            {
-                r.deleted += 1;
-                r.size_deleted = r.size_deleted.saturating_add(before.self_size(node));
-            }
-        }
-        Side::After(node) => {
-            if let Some(id) = classes_after.class_of(&mut index, node) {
-                if let Some(r) = rows.get_mut(id as usize) {
-                    r.added += 1;
-                    r.size_added = r.size_added.saturating_add(after.self_size(node));
-                    added_group[node as usize] = id;
-                }
-            }
-        }
-    });
-    drop((pairs_before, pairs_after));
-    // Per class, like DevTools' class totals: an added object counts unless an
-    // added object of the same class retains it. (Attributing to the top-most
-    // added object of any class credited a leak's objects to the new backing
-    // array that happened to hold them, and the leaking class got 0.)
-    let retained = match after_dom {
-        Some(dom) => top_level_retained(dom, &added_group, index.len()),
-        None => vec![0; index.len()],
-    };
-    for (id, (row, size)) in rows.iter_mut().zip(retained).enumerate() {
-        row.what = index.names[id].clone();
-        row.retained_added = size;
-    }
-    out.allocated_nodes = rows.iter().map(|r| r.added).sum();
-    out.freed_nodes = rows.iter().map(|r| r.deleted).sum();
-    rows.retain(|r| r.added > 0 || r.deleted > 0);
-    rows.sort_by(|a, b| a.what.cmp(&b.what));
-    out.details = rows;
-    out
-}
-
-/// The nodes of `after` whose id is not in `before`, in node order: the
-/// objects allocated between two snapshots (the only ones of `after` whose
-/// names a diff prints).
+/// The nodes of `after` whose id is not in `before` (counted nodes), in
+/// node order: the objects allocated between two snapshots.
 pub fn added_nodes(before: &HeapGraph, after: &HeapGraph) -> Vec<u32> {
-    let mut out = Vec::new();
-    merge_unmatched(&sorted_id_pairs(before), &sorted_id_pairs(after), |side| {
-        if let Side::After(node) = side {
-            out.push(node);
-        }
-    });
-    out.sort_unstable();
-    out
+    DiffBase::from_graph(before).added_nodes(after)
 }
 
 /// Up to `k` nodes of `after` per class in `classes` (memwatch names) whose
@@ -165,42 +98,7 @@ pub fn added_samples(
     classes: &[&str],
     k: usize,
 ) -> Vec<Vec<u32>> {
-    let mut out = vec![Vec::new(); classes.len()];
-    if k == 0 || classes.is_empty() {
-        return out;
-    }
-    let pairs_before = sorted_id_pairs(before);
-    let pairs_after = sorted_id_pairs(after);
-    let mut remaining = classes.len();
-    merge_unmatched(&pairs_before, &pairs_after, |side| {
-        let Side::After(node) = side else { return };
-        if remaining == 0 {
-            return;
-        }
-        let Some(what) = super::classes::memwatch_class(after, node) else {
-            return;
-        };
-        if let Some(i) = classes.iter().position(|c| *c == what) {
-            if out[i].len() < k {
-                out[i].push(node);
-                if out[i].len() == k {
-                    remaining -= 1;
-                }
-            }
-        }
-    });
-    out
-}
-
-fn totals(graph: &HeapGraph, classes: &mut Classifier<'_>, index: &mut ClassIndex) -> DiffTotals {
-    let mut t = DiffTotals::default();
-    for node in 0..graph.node_count() as u32 {
-        if classes.class_of(index, node).is_some() {
-            t.nodes += 1;
-            t.size_bytes = t.size_bytes.saturating_add(graph.self_size(node));
-        }
-    }
-    t
+    DiffBase::from_graph(before).added_samples(after, classes, k)
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ mod bench_tests;
 mod builder;
 mod classes;
 mod diff;
+mod diffbase;
 mod dominators;
 mod error;
 mod essential;
@@ -77,6 +78,7 @@ pub use classes::{
 pub use diff::{
     added_nodes, added_samples, diff, diff_counts, diff_with, ClassChange, DiffTotals, GraphDiff,
 };
+pub use diffbase::{DiffBase, DiffBaseBuilder, StreamDiff};
 pub use dominators::{dominators, dominators_with_rules, Dominators, RetainRules};
 pub use error::ParseError;
 pub use graph::{HeapGraph, Location, MAX_EDGES, MAX_NODES, NONE};
