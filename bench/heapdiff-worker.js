@@ -3,7 +3,7 @@
 // RSS belongs to one route alone.
 //
 // Usage: node --max-old-space-size=8192 bench/heapdiff-worker.js <route> <objects> <gcIterations> [airbnbPath]
-//   route: memwatch | airbnb | v8 | floor; gcIterations: allocations per GC-loop round (0: no loop)
+//   route: memwatch | memwatch-examples | airbnb | v8 | floor; gcIterations: allocations per GC-loop round (0: no loop)
 //
 // 1. builds a heap of <objects> small `Item`s held in an array;
 // 2. times a GC-heavy loop (5 rounds of <gcIterations> allocations; 0 skips it);
@@ -87,14 +87,16 @@ function gcLoop(iterations) {
 
 // --- route 1 and 2: memwatch's API ------------------------------------------
 
-function memwatchRoute(memwatch, leakCount) {
+function memwatchRoute(memwatch, leakCount, examples) {
   const t0 = nowMs();
   const hd = new memwatch.HeapDiff();
   const t1 = nowMs();
   leak(leakCount);
   const t2 = nowMs();
-  const diff = hd.end();
+  const diff = hd.end({ examples });
   const t3 = nowMs();
+  // Where the time went, from the addon's own clock (native backend only).
+  const phases = (memwatch._backend.watcher && memwatch._backend.watcher.lastPhases) || {};
   const row = diff.change.details.find((d) => d.what === 'LeakingClass');
   return {
     phase1Ms: t1 - t0,
@@ -104,6 +106,10 @@ function memwatchRoute(memwatch, leakCount) {
     nodesAfter: diff.after.nodes,
     allocatedNodes: diff.change.allocated_nodes,
     freedNodes: diff.change.freed_nodes,
+    v8SnapshotMs: phases.snapshot,
+    v8DeleteMs: phases.delete,
+    walkMs: phases.walk,
+    analysisMs: phases.diff,
   };
 }
 
@@ -248,7 +254,7 @@ async function floorRoute(leakCount) {
 // -----------------------------------------------------------------------------
 
 function loadRoute(route, modulePath) {
-  if (route === 'memwatch') return require('..');
+  if (route === 'memwatch' || route === 'memwatch-examples') return require('..');
   if (route === 'airbnb') return require(modulePath);
   if (route === 'v8' || route === 'floor') return null;
   throw new Error(`unknown route ${route}`);
@@ -273,7 +279,7 @@ async function main() {
   let r;
   if (route === 'v8') r = await v8Route(leakCount);
   else if (route === 'floor') r = await floorRoute(leakCount);
-  else r = memwatchRoute(mod, leakCount);
+  else r = memwatchRoute(mod, leakCount, route === 'memwatch-examples' ? 3 : 0);
   const heldObjects = held.items.length + held.leak.length;
   // The second loop runs on the same heap as the first (the leak would add
   // 10 % to every full GC's marking), so it shows the id map's cost alone.
