@@ -6,13 +6,17 @@ use crate::convert::{DiffExample, DiffResult};
 use crate::errors::{self, coded, guard, Result};
 use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
-    dominators_with_rules, format_path, parse_heap_snapshot, ClassChange, DiffBase, GraphDiff,
-    HeapGraph, RetainRules, RetainerPath, RootPaths,
+    dominators_with_rules, parse_heap_snapshot, ClassChange, DiffBase, GraphDiff, HeapGraph,
+    PathFormatter, PathStep, RetainRules, RetainerPath, RootPaths,
 };
 use std::collections::HashMap;
 
 /// Classes (largest growth first) that get `examples` in `end({ examples })`.
 const EXAMPLE_CLASSES: usize = 10;
+/// Characters all example paths of one diff may take together (each path is
+/// also cut to its first and last steps): `examples: 1000` on a deep list
+/// must cost megabytes, not gigabytes.
+const EXAMPLE_PATHS_CHARS: usize = 4 << 20;
 
 /// The first snapshots of open HeapDiffs, as `DiffBase`s.
 #[napi]
@@ -103,7 +107,7 @@ impl GraphStore {
         guard(|| {
             let b = self.take(before)?;
             let mut a = parse_file(&path)?;
-            let out = diff_result(&b, &mut a, examples, |_, _| {});
+            let out = diff_result(&b, &mut a, examples, |_, _, _| {});
             drop((a, b));
             release_memory_in_background();
             Ok(out)
@@ -120,13 +124,14 @@ pub fn counts_result(d: &GraphDiff) -> DiffResult {
 /// 0`, the classes that grew most get up to that many sample objects with
 /// their shortest retainer path from the GC roots, and every row gets the
 /// retained size of its added objects (DevTools' rules, so the numbers match
-/// what users see there; `after` must have edges). `name_path` may fill in
-/// names the graph lacks for a path's nodes and edges before it is printed.
+/// what users see there; `after` must have edges). `name_steps` may fill in
+/// names the graph lacks for the path steps, and the target, that a path
+/// prints (the native walk reads those names only now).
 pub fn diff_result(
     before: &DiffBase,
     after: &mut HeapGraph,
     examples: u32,
-    mut name_path: impl FnMut(&mut HeapGraph, &RetainerPath),
+    mut name_steps: impl FnMut(&mut HeapGraph, &[&PathStep], u32),
 ) -> DiffResult {
     if examples == 0 {
         return DiffResult::new(&before.diff(after, None), |_, _| {});
@@ -154,20 +159,16 @@ pub fn diff_result(
             .map(|list| list.iter().map(|&n| (n, roots.path_to(after, n))).collect())
             .collect()
     };
-    for (_, path) in paths.iter().flatten() {
+    let mut formatter = PathFormatter::new().max_total_chars(EXAMPLE_PATHS_CHARS);
+    for (node, path) in paths.iter().flatten() {
         if let Some(p) = path {
-            name_path(after, p);
+            name_steps(after, &formatter.printed_steps(p), *node);
         }
     }
     let after = &*after;
-    DiffResult::new(&d, |row, out| {
-        out.retained_size_bytes = Some(row.retained_added as f64);
-        out.retained_size = Some(nice_size(row.retained_added as f64));
-        let Some(i) = growing.iter().position(|w| *w == row.what) else {
-            return;
-        };
-        let list = paths.get(i).map(Vec::as_slice).unwrap_or(&[]);
-        out.examples = Some(
+    let printed: Vec<Vec<DiffExample>> = paths
+        .iter()
+        .map(|list| {
             list.iter()
                 .map(|(node, path)| DiffExample {
                     id: after.node_id(*node) as f64,
@@ -175,11 +176,19 @@ pub fn diff_result(
                     retained_size: dom.retained_size(*node) as f64,
                     path: path
                         .as_ref()
-                        .map(|p| format_path(after, p))
+                        .map(|p| formatter.format(after, p))
                         .unwrap_or_else(|| "(unreachable from the GC roots)".into()),
                 })
-                .collect(),
-        );
+                .collect()
+        })
+        .collect();
+    let mut printed = printed.into_iter().map(Some).collect::<Vec<_>>();
+    DiffResult::new(&d, |row, out| {
+        out.retained_size_bytes = Some(row.retained_added as f64);
+        out.retained_size = Some(nice_size(row.retained_added as f64));
+        if let Some(i) = growing.iter().position(|w| *w == row.what) {
+            out.examples = printed.get_mut(i).and_then(Option::take);
+        }
     })
 }
 

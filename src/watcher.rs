@@ -360,8 +360,8 @@ impl GcWatcher {
                 unsafe { name_added_objects(env.raw(), &snap, &b, &mut a) };
                 phases.walk += ms_since(t);
                 let t = std::time::Instant::now();
-                let out = diff_result(&b, &mut a, examples, |g, path| {
-                    for step in &path.steps {
+                let out = diff_result(&b, &mut a, examples, |g, steps, target| {
+                    for step in steps {
                         let first = g.edges(step.node).start;
                         // SAFETY: as above; `snap` is alive until after this.
                         unsafe {
@@ -371,8 +371,8 @@ impl GcWatcher {
                         }
                     }
                     // SAFETY: as above.
-                    let target = unsafe { snap.node_name(env.raw(), path.target) };
-                    g.set_node_name(path.target, &target);
+                    let name = unsafe { snap.node_name(env.raw(), target) };
+                    g.set_node_name(target, &name);
                 });
                 phases.diff += ms_since(t);
                 let t = std::time::Instant::now();

@@ -286,6 +286,26 @@ impl PathFormatter {
         self
     }
 
+    /// The steps of `path` whose names `format` may print: all of a short
+    /// path; the first and last ones of a long path (with room for the root
+    /// and synthetic root nodes folded away at its start). A caller that
+    /// names a graph lazily (the native snapshot walk) names only these.
+    pub fn printed_steps<'p>(&self, path: &'p RetainerPath) -> Vec<&'p PathStep> {
+        // Root, (GC roots) and one root category are folded at most.
+        const FOLDED: usize = 3;
+        let n = path.steps.len();
+        let keep = self.max_steps.max(2);
+        if n <= keep + FOLDED {
+            return path.steps.iter().collect();
+        }
+        let head = keep - keep / 2 + FOLDED;
+        let tail = keep / 2;
+        path.steps[..head]
+            .iter()
+            .chain(&path.steps[n - tail..])
+            .collect()
+    }
+
     /// Prints `path` (see [`format_path`]), counting it against the budget.
     pub fn format(&mut self, graph: &HeapGraph, path: &RetainerPath) -> String {
         if self.remaining == 0 {
