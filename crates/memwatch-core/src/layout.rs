@@ -1,10 +1,12 @@
-//! Struct layouts of V8 classes whose accessors are inline in the headers, so
-//! the addon must read their fields by offset.
+//! What the addon assumes about each V8 version it may run on, in one table
+//! (`V8_PROFILES`): the layouts of structs whose accessors are inline in the
+//! headers (so fields are read by offset) and which symbol variants exist.
 //!
-//! Mangled symbol names carry no layouts: a table per V8 major, checked in CI
-//! against each supported Node's `include/node/v8-statistics.h` (a C++ probe,
-//! `scripts/layout-probe.cc`), and at start-up against `v8.getHeapStatistics()`.
-//! Unknown majors get no layout, which sends the addon to its fallback.
+//! Mangled symbol names carry no layouts: every row is checked in the test
+//! suite against the headers of a Node with that V8 (a C++ probe,
+//! `scripts/v8-probe.cc`), and at start-up against `v8.getHeapStatistics()`.
+//! A V8 older than every row gets no layout (the fallback); one newer than
+//! every row gets the newest row, trusted only after stricter start-up checks.
 
 /// Bytes handed to `HeapStatistics::HeapStatistics()`: several times the real
 /// size, so a V8 that grew the struct cannot write past our buffer.
