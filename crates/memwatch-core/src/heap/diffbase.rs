@@ -71,6 +71,8 @@ impl Namer {
 #[derive(Default)]
 pub struct DiffBaseBuilder {
     entries: Vec<Entry>,
+    /// Every node seen, counted or not.
+    snapshot_nodes: u64,
     large: HashMap<u32, u64>,
     names: ClassIndex,
     namer: Namer,
@@ -92,6 +94,7 @@ impl DiffBaseBuilder {
 
     /// Records one node; `name` is read for objects only (`wants_name`).
     pub fn node(&mut self, kind: NodeKind, name: Option<&str>, id: u32, size: u64) {
+        self.snapshot_nodes += 1;
         let Some(class) = self
             .namer
             .class(&mut self.names, kind, || name.unwrap_or(""))
@@ -123,6 +126,7 @@ impl DiffBaseBuilder {
             large: self.large,
             names: self.names,
             totals: self.totals,
+            snapshot_nodes: self.snapshot_nodes,
         }
     }
 }
@@ -135,6 +139,7 @@ pub struct DiffBase {
     large: HashMap<u32, u64>,
     names: ClassIndex,
     totals: DiffTotals,
+    snapshot_nodes: u64,
 }
 
 impl DiffBase {
@@ -152,6 +157,12 @@ impl DiffBase {
     /// memwatch's `before` numbers: counted nodes and their total size.
     pub fn totals(&self) -> DiffTotals {
         self.totals
+    }
+
+    /// Every node the snapshot had, counted or not (for estimating the
+    /// memory of the next snapshot of the same heap).
+    pub fn snapshot_nodes(&self) -> u64 {
+        self.snapshot_nodes
     }
 
     /// Counted nodes.
