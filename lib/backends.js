@@ -4,9 +4,11 @@
 //
 // - NativeBackend ('v8'): V8's GC callbacks through the addon's V8 binding;
 //   numbers are read inside the GC epilogue, right after the collection.
-// - PerfHooksBackend ('perf_hooks'): where the binding is unavailable, GC
-//   entries from perf_hooks plus v8.getHeapStatistics() read when the entries
-//   are delivered (a few ms after the GC, so a little less exact).
+// - PerfHooksBackend ('perf_hooks'): where the binding is unavailable. The
+//   post-GC numbers come from v8.GCProfiler, which Node records inside its
+//   own GC epilogue (so they are as exact as the native ones); perf_hooks GC
+//   entries only say when to read them. Where v8.GCProfiler is missing
+//   (Node < 18.15), the numbers are read when the entries are delivered.
 
 const v8 = require('v8');
 const vm = require('vm');
@@ -44,38 +46,115 @@ class NativeBackend {
   }
 }
 
-const MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
-// gc() windows remembered so their perf_hooks entries (delivered later) are not counted twice.
-const FORCED_WINDOWS_KEPT = 64;
+// ---- a full GC from JS, without flipping V8 flags where avoidable ----
 
-let exposedGc = null;
-/** A full GC without --expose-gc: the flag is set only long enough to fetch `gc`. */
-function forceFullGc() {
-  if (typeof globalThis.gc === 'function') return globalThis.gc();
-  if (!exposedGc) {
-    v8.setFlagsFromString('--expose-gc');
+/** A class with no instances: v8.queryObjects() counts nothing and only collects. */
+class NoInstances {}
+
+/**
+ * v8.queryObjects() (Node >= 20.13 / 22) starts with the same "collect all
+ * available garbage" V8's LowMemoryNotification runs, synchronously. Its
+ * first call prints a one-time ExperimentalWarning; memwatch, not the user,
+ * made that call, so that one warning is dropped.
+ */
+function queryObjectsGc() {
+  let first = true;
+  return () => {
+    if (!first) return v8.queryObjects(NoInstances, { format: 'count' });
+    first = false;
+    const emitWarning = process.emitWarning;
+    process.emitWarning = function (warning, ...rest) {
+      const text = typeof warning === 'string' ? warning : warning && warning.message;
+      if (typeof text === 'string' && text.includes('queryObjects')) return undefined;
+      return emitWarning.call(this, warning, ...rest);
+    };
     try {
-      exposedGc = vm.runInNewContext('gc');
+      return v8.queryObjects(NoInstances, { format: 'count' });
     } finally {
-      v8.setFlagsFromString('--no-expose-gc');
+      process.emitWarning = emitWarning;
     }
-  }
-  return exposedGc();
+  };
 }
 
-function heapSample(pauseMs, timeMs, incrementalBefore) {
-  const hs = v8.getHeapStatistics();
+/** Last resort: set --expose-gc only long enough to fetch V8's `gc` (aborts where flags are frozen). */
+function flagFlipGc() {
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    return vm.runInNewContext('gc');
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+}
+
+let fullGc = null;
+/**
+ * Picks how the fallback forces a full GC, once: `globalThis.gc` when the
+ * process runs with --expose-gc; else v8.queryObjects(); else the flag flip.
+ * (The inspector's HeapProfiler.collectGarbage answers asynchronously, so it
+ * cannot back a synchronous gc().)
+ */
+function forceFullGc() {
+  if (typeof globalThis.gc === 'function') return globalThis.gc();
+  if (!fullGc) fullGc = typeof v8.queryObjects === 'function' ? queryObjectsGc() : flagFlipGc();
+  return fullGc();
+}
+
+// ---- reading post-GC numbers ----
+
+const MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
+const FULL_GC = 'MarkSweepCompact';
+
+function sample(h, pauseMs, timeMs, incrementalBefore) {
   return {
     time_ms: timeMs,
-    used_heap_size: hs.used_heap_size,
-    total_heap_size: hs.total_heap_size,
-    heap_size_limit: hs.heap_size_limit,
+    used_heap_size: h.used_heap_size,
+    total_heap_size: h.total_heap_size,
+    heap_size_limit: h.heap_size_limit,
     // v8.getHeapStatistics() has external_memory from Node 20.
-    external_memory: hs.external_memory ?? process.memoryUsage().external,
+    external_memory: h.external_memory ?? process.memoryUsage().external,
     gc_pause_ms: pauseMs,
     incremental_gcs_before: incrementalBefore,
   };
 }
+
+/** v8.GCProfiler's camelCase heap statistics in getHeapStatistics()' names. */
+function fromProfiler(h) {
+  return {
+    used_heap_size: h.usedHeapSize,
+    total_heap_size: h.totalHeapSize,
+    heap_size_limit: h.heapSizeLimit,
+    external_memory: h.externalMemory,
+  };
+}
+
+/**
+ * Every GC since the last take(), recorded by v8.GCProfiler inside the GC.
+ * Two profilers alternate: the next one starts before the current one stops,
+ * so no GC falls between them (stop() parses JSON, which can itself GC).
+ */
+class GcRecorder {
+  constructor() {
+    this.current = new v8.GCProfiler();
+    this.spare = new v8.GCProfiler();
+    this.current.start();
+  }
+
+  /** `[{ gcType, cost (µs), afterGC: { heapStatistics } }]`, oldest first. */
+  take() {
+    const next = this.spare;
+    next.start();
+    const data = this.current.stop();
+    this.spare = this.current;
+    this.current = next;
+    return (data && data.statistics) || [];
+  }
+
+  stop() {
+    this.current.stop();
+  }
+}
+
+const hasGcProfiler = typeof v8.GCProfiler === 'function';
 
 class PerfHooksBackend {
   constructor(binding, deliver) {
@@ -84,12 +163,16 @@ class PerfHooksBackend {
     this.engine = new binding.StatsEngine();
     this.deliver = deliver;
     this.incremental = 0;
-    this.forcedWindows = [];
     this.observer = null;
+    this.recorder = null;
+    // Without v8.GCProfiler: [start, end] of memwatch's own GCs whose
+    // entries have not arrived yet (entries arrive in order, later).
+    this.quietWindows = [];
   }
 
   start() {
     if (this.observer) return;
+    if (hasGcProfiler) this.recorder = new GcRecorder();
     this.observer = new PerformanceObserver((list) => this.onEntries(list.getEntries()));
     this.observer.observe({ entryTypes: ['gc'] });
   }
@@ -98,13 +181,35 @@ class PerfHooksBackend {
     if (!this.observer) return;
     this.observer.disconnect();
     this.observer = null;
+    if (this.recorder) {
+      // GCs not yet delivered still count, as the native hooks would have seen them.
+      const events = this.record(this.recorder.take());
+      this.recorder.stop();
+      this.recorder = null;
+      if (events.length) this.deliver(events);
+    }
   }
 
-  insideForcedGc(startTime) {
-    return this.forcedWindows.some(([t0, t1]) => startTime >= t0 && startTime <= t1);
+  /** Turns GC records into stats (one per full GC; the rest are counted). */
+  record(records, timeMs = Date.now()) {
+    const events = [];
+    for (const r of records) {
+      if (r.gcType !== FULL_GC) {
+        this.incremental++;
+        continue;
+      }
+      const h = fromProfiler(r.afterGC.heapStatistics);
+      events.push(...this.engine.record(sample(h, r.cost / 1000, timeMs, this.incremental)));
+    }
+    return events;
   }
 
   onEntries(entries) {
+    if (this.recorder) {
+      const events = this.record(this.recorder.take());
+      if (events.length) this.deliver(events);
+      return;
+    }
     const events = [];
     for (const e of entries) {
       const kind = e.detail ? e.detail.kind : e.kind;
@@ -112,28 +217,68 @@ class PerfHooksBackend {
         this.incremental++;
         continue;
       }
-      if (this.insideForcedGc(e.startTime)) continue;
+      if (this.insideQuietWindow(e.startTime)) continue;
       const end = performance.timeOrigin + e.startTime + e.duration;
-      events.push(...this.engine.record(heapSample(e.duration, end, this.incremental)));
+      events.push(...this.engine.record(sample(v8.getHeapStatistics(), e.duration, end, this.incremental)));
     }
     if (events.length) this.deliver(events);
   }
 
-  /** Runs `fn`, whose GCs (a forced GC, a heap snapshot) are not reported. */
+  /** Whether an entry belongs to memwatch's own GCs; drops windows it has passed. */
+  insideQuietWindow(startTime) {
+    while (this.quietWindows.length && this.quietWindows[0][1] < startTime) this.quietWindows.shift();
+    return this.quietWindows.length > 0 && startTime >= this.quietWindows[0][0];
+  }
+
+  /**
+   * Runs `fn`, whose GCs (a heap snapshot) are not reported. GCs recorded
+   * before it are delivered after it, in order.
+   */
   quietly(fn) {
+    if (this.recorder) {
+      const before = this.recorder.take();
+      try {
+        return fn();
+      } finally {
+        this.recorder.take();
+        const events = this.record(before);
+        if (events.length) this.deliver(events);
+      }
+    }
+    if (!this.observer) return fn();
     const t0 = performance.now();
     try {
       return fn();
     } finally {
-      this.forcedWindows.push([t0, performance.now()]);
-      if (this.forcedWindows.length > FORCED_WINDOWS_KEPT) this.forcedWindows.shift();
+      this.quietWindows.push([t0, performance.now()]);
     }
   }
 
+  /** A full GC now: its stats (after any earlier GCs not yet delivered). */
   gc() {
+    if (!hasGcProfiler) return this.gcWithoutProfiler();
+    const recorder = this.recorder || new GcRecorder();
+    const earlier = this.recorder ? this.record(recorder.take()) : [];
+    forceFullGc();
+    const records = recorder.take();
+    if (!this.recorder) recorder.stop();
+    // V8 may run several collections for one call: one full GC, numbers after the last.
+    let pauseUs = 0;
+    let last = null;
+    for (const r of records) {
+      if (r.gcType !== FULL_GC) continue;
+      pauseUs += r.cost;
+      last = r;
+    }
+    const h = last ? fromProfiler(last.afterGC.heapStatistics) : v8.getHeapStatistics();
+    const s = sample(h, pauseUs / 1000, Date.now(), this.incremental);
+    return [...earlier, ...this.engine.record(s)];
+  }
+
+  gcWithoutProfiler() {
     const t0 = performance.now();
     this.quietly(forceFullGc);
-    return this.engine.record(heapSample(performance.now() - t0, Date.now(), this.incremental));
+    return this.engine.record(sample(v8.getHeapStatistics(), performance.now() - t0, Date.now(), this.incremental));
   }
 
   callbackCost() {
@@ -141,14 +286,25 @@ class PerfHooksBackend {
   }
 }
 
+const BACKENDS = ['v8', 'perf_hooks'];
+
 /**
- * Picks the backend: the V8 binding unless MEMWATCH_BACKEND=perf_hooks, or
- * the binding is unusable here (missing symbols, unknown V8, layout check).
+ * Picks the backend: MEMWATCH_BACKEND=perf_hooks forces the fallback;
+ * otherwise (unset, empty or 'v8') the V8 binding unless it is unusable here
+ * (missing symbols, unknown V8, failed layout check). Any other value is a
+ * mistake worth saying, but not worth failing `require()` over: a warning
+ * (code MEMWATCH_BACKEND_UNKNOWN), then the default.
  */
-function createBackend(binding, deliver) {
-  const wanted = process.env.MEMWATCH_BACKEND;
+function createBackend(binding, deliver, env = process.env) {
+  const wanted = env.MEMWATCH_BACKEND;
   if (wanted === 'perf_hooks') {
     return { backend: new PerfHooksBackend(binding, deliver), reason: 'MEMWATCH_BACKEND=perf_hooks' };
+  }
+  if (wanted !== undefined && wanted !== '' && !BACKENDS.includes(wanted)) {
+    process.emitWarning(
+      `MEMWATCH_BACKEND=${JSON.stringify(wanted)} is not one of ${BACKENDS.join(', ')}; using the default backend`,
+      { type: 'MemwatchWarning', code: 'MEMWATCH_BACKEND_UNKNOWN' }
+    );
   }
   const problem = binding.nativeBindingProblem();
   if (problem) return { backend: new PerfHooksBackend(binding, deliver), reason: problem };
@@ -159,4 +315,4 @@ function createBackend(binding, deliver) {
   }
 }
 
-module.exports = { createBackend, NativeBackend, PerfHooksBackend };
+module.exports = { createBackend, NativeBackend, PerfHooksBackend, forceFullGc };
