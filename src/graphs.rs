@@ -5,8 +5,8 @@
 use crate::convert::diff_object;
 use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
-    added_samples, diff_with, dominators_with_rules, format_path, memwatch_class,
-    parse_heap_snapshot, ClassChange, HeapGraph, RetainRules, RootPaths,
+    added_samples_named, diff_named, dominators_with_rules, format_path, memwatch_class,
+    parse_heap_snapshot, ClassChange, DiffNames, HeapGraph, RetainRules, RootPaths,
 };
 use napi::bindgen_prelude::*;
 use std::collections::HashMap;
@@ -105,6 +105,9 @@ impl GraphStore {
     /// sample objects with their shortest retainer path from the GC roots,
     /// and every row gets the retained size of its added objects (these need
     /// the `after` snapshot to have been taken with edges).
+    /// `engine_apart` (internal, for memwatch.iterate): V8's compiled code
+    /// and heap numbers are named `(compiled code)` and `(number)` instead of
+    /// `Code` and `Number`, so user classes of those names stay apart.
     #[napi(catch_unwind)]
     pub fn diff<'e>(
         &mut self,
@@ -112,12 +115,18 @@ impl GraphStore {
         before: u32,
         after: u32,
         examples: u32,
+        engine_apart: Option<bool>,
     ) -> Result<Object<'e>> {
+        let names = if engine_apart.unwrap_or(false) {
+            DiffNames::EngineApart
+        } else {
+            DiffNames::Memwatch
+        };
         let b = self.take(before)?;
         let a = self.take(after)?;
         // DevTools' rules, so retained sizes match what users see there.
         let dom = dominators_with_rules(&a, RetainRules::DevTools);
-        let d = diff_with(&b, &a, &dom);
+        let d = diff_named(&b, &a, &dom, names);
         // Classes that get examples: largest net growth first.
         let mut growing: Vec<&ClassChange> = d
             .details
@@ -131,7 +140,7 @@ impl GraphStore {
             .map(|r| r.what.as_str())
             .collect();
         let samples = if examples > 0 {
-            added_samples(&b, &a, &growing, examples as usize)
+            added_samples_named(&b, &a, &growing, examples as usize, names)
         } else {
             Vec::new()
         };

@@ -4,10 +4,13 @@
 //! Classes use memwatch's names ([`memwatch_class`](crate::heap::memwatch_class)); hidden, synthetic and
 //! object-shape nodes are left out of every count and total.
 
-use super::classes::{memwatch_source, ClassIndex, Classifier};
+use super::classes::{
+    engine_apart_source, memwatch_source, name_by, ClassIndex, ClassSource, Classifier,
+};
 use super::dominators::{dominators, Dominators};
 use super::graph::{HeapGraph, NONE};
 use super::ids::{merge_unmatched, sorted_id_pairs, Side};
+use super::kinds::NodeKind;
 use super::toplevel::top_level_retained;
 
 /// Node count and total self size of one snapshot (classified nodes only):
@@ -55,6 +58,27 @@ pub struct GraphDiff {
     pub details: Vec<ClassChange>,
 }
 
+/// How a diff names classes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiffNames {
+    /// memwatch's `what` ([`memwatch_class`](crate::heap::memwatch_class)).
+    #[default]
+    Memwatch,
+    /// The same, except V8's compiled code is `(compiled code)` and heap
+    /// numbers are `(number)`, so a user's class named `Code` or `Number`
+    /// is not mixed with them.
+    EngineApart,
+}
+
+impl DiffNames {
+    fn source(self) -> fn(NodeKind) -> ClassSource {
+        match self {
+            DiffNames::Memwatch => memwatch_source,
+            DiffNames::EngineApart => engine_apart_source,
+        }
+    }
+}
+
 /// Diffs two snapshots of one process (computes `after`'s dominators).
 pub fn diff(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
     diff_with(before, after, &dominators(after))
@@ -68,6 +92,16 @@ pub fn diff(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
 /// same graph (pick [`RetainRules::DevTools`](crate::heap::RetainRules::DevTools) for DevTools' numbers); if its
 /// node count does not match, it is recomputed with the basic rules.
 pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) -> GraphDiff {
+    diff_named(before, after, after_dom, DiffNames::Memwatch)
+}
+
+/// [`diff_with`], naming classes by `names`.
+pub fn diff_named(
+    before: &HeapGraph,
+    after: &HeapGraph,
+    after_dom: &Dominators,
+    names: DiffNames,
+) -> GraphDiff {
     let own;
     let after_dom = if after_dom.fits(after) {
         after_dom
@@ -76,8 +110,8 @@ pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) 
         &own
     };
     let mut index = ClassIndex::default();
-    let mut classes_before = Classifier::new(before, memwatch_source);
-    let mut classes_after = Classifier::new(after, memwatch_source);
+    let mut classes_before = Classifier::new(before, names.source());
+    let mut classes_after = Classifier::new(after, names.source());
     let mut out = GraphDiff {
         before: totals(before, &mut classes_before, &mut index),
         after: totals(after, &mut classes_after, &mut index),
@@ -137,6 +171,18 @@ pub fn added_samples(
     classes: &[&str],
     k: usize,
 ) -> Vec<Vec<u32>> {
+    added_samples_named(before, after, classes, k, DiffNames::Memwatch)
+}
+
+/// [`added_samples`], with classes named by `names`.
+pub fn added_samples_named(
+    before: &HeapGraph,
+    after: &HeapGraph,
+    classes: &[&str],
+    k: usize,
+    names: DiffNames,
+) -> Vec<Vec<u32>> {
+    let source = names.source();
     let mut out = vec![Vec::new(); classes.len()];
     if k == 0 || classes.is_empty() {
         return out;
@@ -149,7 +195,7 @@ pub fn added_samples(
         if remaining == 0 {
             return;
         }
-        let Some(what) = super::classes::memwatch_class(after, node) else {
+        let Some(what) = name_by(source(after.node_kind(node)), after, node) else {
             return;
         };
         if let Some(i) = classes.iter().position(|c| *c == what) {
@@ -278,6 +324,50 @@ mod tests {
         // The array is shared with the old Foo: dominated by the root only.
         assert_eq!(d.details[0].retained_added, 8);
         assert_eq!(d.details[3].size_bytes(), -5);
+    }
+
+    #[test]
+    fn engine_apart_names_keep_a_user_class_named_code_apart() {
+        let before = graph(&[Spec::node(K::Synthetic, "", 0).with_id(1)], &[]);
+        let after = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0).with_id(1),
+                Spec::node(K::Object, "Code", 24).with_id(3),
+                Spec::node(K::Code, "bytecode", 100).with_id(5),
+                Spec::node(K::Number, "heap number", 16).with_id(7),
+                Spec::node(K::Object, "Number", 24).with_id(9),
+            ],
+            &[],
+        );
+        let rows = |names| {
+            let d = diff_named(&before, &after, &dominators(&after), names);
+            d.details
+                .iter()
+                .map(|r| (r.what.clone(), r.added))
+                .collect::<Vec<_>>()
+        };
+        // memwatch's schema merges them, as memwatch 0.2 did.
+        assert_eq!(
+            rows(DiffNames::Memwatch),
+            [("Code".to_string(), 2), ("Number".to_string(), 2)]
+        );
+        assert_eq!(
+            rows(DiffNames::EngineApart),
+            [
+                ("(compiled code)".to_string(), 1),
+                ("(number)".to_string(), 1),
+                ("Code".to_string(), 1),
+                ("Number".to_string(), 1)
+            ]
+        );
+        let s = added_samples_named(
+            &before,
+            &after,
+            &["Code", "(compiled code)"],
+            5,
+            DiffNames::EngineApart,
+        );
+        assert_eq!(s, vec![vec![1], vec![2]]);
     }
 
     #[test]

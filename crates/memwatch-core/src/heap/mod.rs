@@ -57,7 +57,10 @@ mod toplevel;
 
 pub use builder::{GraphBuilder, GraphError};
 pub use classes::{class_groups, class_groups_with, class_name, memwatch_class, ClassGroup};
-pub use diff::{added_samples, diff, diff_with, ClassChange, DiffTotals, GraphDiff};
+pub use diff::{
+    added_samples, added_samples_named, diff, diff_named, diff_with, ClassChange, DiffNames,
+    DiffTotals, GraphDiff,
+};
 pub use dominators::{dominators, dominators_with_rules, Dominators, RetainRules};
 pub use error::ParseError;
 pub use graph::{HeapGraph, NONE};
