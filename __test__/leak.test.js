@@ -1,7 +1,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
-const { runScenario } = require('./helpers');
+const { spawnSync } = require('node:child_process');
+const { runScenario, ROOT } = require('./helpers');
 
 const REASON = /^heap growth over 5 consecutive GCs \((\d+h )?(\d+m )?\d+s\) - -?\d+(\.\d\d)? (mb|kb|bytes)\/hr$/;
 
@@ -126,6 +127,29 @@ test('the fallback counts back-to-back gc() calls once each (200 calls, no spuri
   assert.deepStrictEqual(result.counts, Array.from({ length: 200 }, (_, i) => i + 1));
   // The heap of 200 bare gc() calls is flat once the process has warmed up.
   assert.deepStrictEqual(result.leakAt.filter((at) => at > WARM), []);
+});
+
+test('without v8.GCProfiler (Node < 18.15) the fallback still counts each gc() once', () => {
+  // There it reads the numbers when perf_hooks delivers the entries, and
+  // leaves out its own GCs by their time windows, kept until their entries came.
+  const code = `
+    delete require('v8').GCProfiler;
+    const memwatch = require(${JSON.stringify(ROOT)});
+    let n = 0;
+    let last = 0;
+    memwatch.on('stats', (s) => { n++; last = s.num_full_gc; });
+    for (let i = 0; i < 150; i++) memwatch.gc();
+    setImmediate(() => setImmediate(() => {
+      memwatch.removeAllListeners();
+      console.log(JSON.stringify({ n, last, backend: memwatch.backend }));
+    }));
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', code], {
+    env: { ...process.env, MEMWATCH_BACKEND: 'perf_hooks' },
+    encoding: 'utf8',
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.deepStrictEqual(JSON.parse(r.stdout), { n: 150, last: 150, backend: 'perf_hooks' });
 });
 
 test('the fallback gc() flips no V8 flag where another way exists, and prints no warning', () => {

@@ -165,6 +165,7 @@ class PerfHooksBackend {
     this.incremental = 0;
     this.observer = null;
     this.recorder = null;
+    this.gcProfiler = null;
     // Without v8.GCProfiler: [start, end] of memwatch's own GCs whose
     // entries have not arrived yet (entries arrive in order, later).
     this.quietWindows = [];
@@ -257,11 +258,23 @@ class PerfHooksBackend {
   /** A full GC now: its stats (after any earlier GCs not yet delivered). */
   gc() {
     if (!hasGcProfiler) return this.gcWithoutProfiler();
-    const recorder = this.recorder || new GcRecorder();
-    const earlier = this.recorder ? this.record(recorder.take()) : [];
-    forceFullGc();
-    const records = recorder.take();
-    if (!this.recorder) recorder.stop();
+    let records;
+    let earlier = [];
+    if (this.recorder) {
+      earlier = this.record(this.recorder.take());
+      forceFullGc();
+      records = this.recorder.take();
+    } else {
+      // Not listening: one profiler, kept for these calls, records just this GC.
+      this.gcProfiler = this.gcProfiler || new v8.GCProfiler();
+      this.gcProfiler.start();
+      try {
+        forceFullGc();
+      } finally {
+        const data = this.gcProfiler.stop();
+        records = (data && data.statistics) || [];
+      }
+    }
     // V8 may run several collections for one call: one full GC, numbers after the last.
     let pauseUs = 0;
     let last = null;
