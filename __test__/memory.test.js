@@ -124,6 +124,7 @@ test('a 400 MB cgroup v1 limit refuses a snapshot that would not fit (no OOM kil
       '/proc/self/cgroup': '4:memory:/\\n',
       '/sys/fs/cgroup/memory/memory.limit_in_bytes': String(400 * 1024 * 1024),
       '/sys/fs/cgroup/memory/memory.usage_in_bytes': String(380 * 1024 * 1024),
+      '/sys/fs/cgroup/memory/memory.stat': 'cache 0\\ntotal_inactive_file 0\\n',
     };
     const real = fs.readFileSync;
     fs.readFileSync = (p, ...a) => (String(p) in files ? files[String(p)] : real(p, ...a));

@@ -25,13 +25,18 @@ const kSnapshots = Symbol('memwatch.snapshots');
 
 // ---- fallback route: snapshot files ----
 
-/** Private directories of snapshots being written or read; removed at exit if still there. */
-const liveDirs = new Set();
+/**
+ * Private directories of snapshots being written or read; removed at exit if
+ * still there. An array, not a Set: adding and deleting keep its backing
+ * store (a Set's table is reallocated), so memwatch.iterate's snapshots see
+ * the same object each time.
+ */
+const liveDirs = [];
 let exitHookInstalled = false;
 
 function removeLiveDirs() {
   for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
-  liveDirs.clear();
+  liveDirs.length = 0;
 }
 
 /**
@@ -47,14 +52,15 @@ function withSnapshotFile(backend, read) {
     exitHookInstalled = true;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwatch-'));
-  liveDirs.add(dir);
+  liveDirs.push(dir);
   try {
     const file = path.join(dir, 'heap.heapsnapshot');
     backend.quietly(() => v8.writeHeapSnapshot(file));
     return read(file);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    const at = liveDirs.indexOf(dir);
+    if (at >= 0) liveDirs.splice(at, 1);
   }
 }
 
