@@ -200,26 +200,28 @@ declare namespace memwatch {
   interface IterateOptions {
     /** Calls per round (default 30). */
     iterations?: number;
-    /** Measured rounds, each followed by a full GC (default 6). */
+    /** Measured rounds per batch, each followed by a full GC (default 6). */
     rounds?: number;
     /** Warm-up rounds before measuring (default 1). */
     warmup?: number;
+    /** Take the heap snapshots without first checking that they fit in free memory (default false). */
+    skipMemoryCheck?: boolean;
   }
 
   interface IterateResult {
     leaked: false;
-    /** The heap kept growing and a HeapDiff was taken, but no class accumulated. */
+    /** The heap kept growing over two batches of rounds, so snapshots were taken, but nothing accumulated. */
     suspected: boolean;
-    /** Used heap after the GC that ends the warm-up and each round (bytes). */
+    /** Heap data bytes (compiled code left out) after the GC that ends the warm-up and after each round. */
     bases: number[];
     /** Last base minus the first (bytes). */
     heapGrowth: number;
   }
 
   interface LeakedClass {
-    /** HeapDiff's class name. */
+    /** HeapDiff's class name (V8's compiled code and heap numbers are never listed). */
     what: string;
-    /** Objects of the class still alive after one round of `iterations` calls. */
+    /** Objects of the class added and still alive after `calls` calls (0 for a backing store that only grew). */
     count: number;
     size_bytes: number;
     retained_size_bytes: number;
@@ -232,7 +234,10 @@ declare namespace memwatch {
     code: 'ERR_MEMORY_LEAK';
     details: {
       iterations: number;
+      /** Rounds measured (one or more batches of `rounds`). */
       rounds: number;
+      /** Calls between the two snapshots that found the leak. */
+      calls: number;
       heapGrowth: number;
       bases: number[];
       /** Accumulating classes: the user's classes first, then closures, built-ins, engine internals. */
@@ -241,7 +246,12 @@ declare namespace memwatch {
   }
 
   interface Iterate {
-    /** Runs `fn` in rounds; throws a MemoryLeakError if objects it allocates stay alive. */
+    /**
+     * Runs `fn` in rounds; throws a MemoryLeakError if objects it allocates stay alive.
+     * Throws `code: 'ERR_ITERATE_ASYNC_FN'` if `fn` returns a promise (use `iterate.async`),
+     * `'ERR_ITERATE_CONCURRENT'` while another iterate is running, `'ERR_HEAPDIFF_MEMORY'`
+     * if a snapshot would not fit in free memory.
+     */
     (fn: () => unknown, options?: IterateOptions): IterateResult;
     /** Same, awaiting what `fn` returns; rejects with a MemoryLeakError. */
     async(fn: () => unknown, options?: IterateOptions): Promise<IterateResult>;

@@ -2,6 +2,7 @@
 // `require('memwatch/jest')`: the `toLeak` matcher.
 //
 //   require('memwatch/jest');                       // in a test file or setupFilesAfterEach
+//   (with injectGlobals: false it registers through @jest/globals' expect)
 //   test('no leak', async () => {
 //     await expect(() => handler(req)).not.toLeak();           // sync or async functions
 //     await expect(fn).not.toLeak({ iterations: 50 });         // memwatch.iterate options
@@ -11,6 +12,7 @@
 // what `fn` returns), so it returns a Promise: await it.
 
 const memwatch = require('.');
+const { codedError } = require('./lib/errors');
 
 const matchers = {
   async toLeak(received, options) {
@@ -36,9 +38,36 @@ const matchers = {
   },
 };
 
-// Registers itself when jest's `expect` is in scope.
-if (typeof expect === 'function' && typeof expect.extend === 'function') {
-  expect.extend(matchers); // eslint-disable-line no-undef
+/**
+ * jest's `expect`: the global one, or, with `injectGlobals: false`, the one
+ * jest's runtime hands out as `@jest/globals` (outside jest that module
+ * throws or is missing: null).
+ */
+function jestExpect() {
+  if (typeof expect === 'function' && typeof expect.extend === 'function') return expect; // eslint-disable-line no-undef
+  try {
+    const globals = require('@jest/globals');
+    if (globals && typeof globals.expect === 'function' && typeof globals.expect.extend === 'function') {
+      return globals.expect;
+    }
+  } catch {
+    // not inside a jest test environment
+  }
+  return null;
 }
+
+const target = jestExpect();
+if (target) {
+  target.extend(matchers);
+} else if (process.env.JEST_WORKER_ID !== undefined) {
+  // Inside jest but no expect to extend: registering nothing would let
+  // every `.not.toLeak()` fail as "not a function", or pass unnoticed.
+  throw codedError(
+    'ERR_MEMWATCH_JEST_EXPECT',
+    "memwatch/jest: found no jest expect to extend (neither a global nor @jest/globals'); " +
+      'call expect.extend(require("memwatch/jest").matchers) yourself'
+  );
+}
+// Outside jest, nothing is registered: `matchers` is there for expect.extend().
 
 module.exports = { matchers, iterate: memwatch.iterate, MemoryLeakError: memwatch.MemoryLeakError };

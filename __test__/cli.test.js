@@ -5,7 +5,7 @@
 // Chrome DevTools' own code in __test__/once/devtools.test.js.)
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawnSync, execFileSync } = require('node:child_process');
+const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -134,6 +134,66 @@ test('usage errors exit 2', () => {
     assert.match(r.stderr + r.stdout, /usage:/);
   }
   assert.strictEqual(cli('--help').status, 0);
+});
+
+test('options are parsed by util.parseArgs and checked: ranges, values, per command', () => {
+  const cases = [
+    [['analyze', snap('a'), '--top', '4294967296'], /--top must be a whole number from 1 to 1000000, got 4294967296/],
+    [['analyze', snap('a'), '--top', '1e3'], /--top must be a whole number/],
+    [['analyze', snap('a'), '--top'], /argument missing/],
+    [['analyze', snap('a'), '--json=yes'], /does not take an argument/],
+    [['analyze', snap('a'), '--limit', '3'], /analyze does not take --limit/],
+    [['paths', snap('a'), '--class', 'X', '--limit', '-1'], /./],
+    [['paths', snap('a'), '--class', 'X', '--limit', '1000001'], /--limit must be a whole number from 1 to 1000000/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli(...args);
+    assert.strictEqual(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.strictEqual(r.stdout, '');
+  }
+  assert.strictEqual(cli('-h').status, 0);
+  const big = cli('analyze', snap('a'), '--top', '1000000');
+  assert.strictEqual(big.status, 0, big.stderr);
+  assert.ok(big.stdout.split('\n').length > 100, 'the largest --top prints every class');
+});
+
+test('piped into a reader that stops early (| head), it exits quietly with its own code', async () => {
+  // 2000 retainer paths: far more than a pipe buffer holds.
+  for (const [args, code] of [
+    [['paths', snap('c'), '--class', 'LeakingClass', '--limit', '2000'], 0],
+    [['leaks', snap('a'), snap('b'), snap('c'), '--json'], 1],
+  ]) {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const [status, signal] = await new Promise((resolve) => child.on('close', (...a) => resolve(a)));
+    assert.strictEqual(signal, null);
+    assert.strictEqual(stderr, '', 'no stack trace');
+    assert.strictEqual(status, code, args[0]);
+  }
+});
+
+test('names from a hostile snapshot cannot drive the terminal (escaped in human output)', () => {
+  const evil = 'Evil\x1b[2J\x1b]0;pwned\x07\nFAKE LINE\u202eesrever\\';
+  const copy = JSON.parse(fs.readFileSync(snap('c'), 'utf8'));
+  const at = copy.strings.indexOf('LeakingClass');
+  assert.ok(at > 0);
+  copy.strings[at] = evil;
+  const file = path.join(dir, 'hostile.heapsnapshot');
+  fs.writeFileSync(file, JSON.stringify(copy));
+  const escaped = 'Evil\\x1b[2J\\x1b]0;pwned\\x07\\nFAKE LINE\\u202eesrever\\\\';
+  for (const args of [['analyze', file, '--top', '1000'], ['paths', file, '--class', evil, '--limit', '2'], ['diff', snap('a'), file]]) {
+    const r = cli(...args);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f\u202e]/, `${args[0]}: raw control characters`);
+    assert.ok(r.stdout.includes(escaped.slice(0, 40)), `${args[0]}:\n${r.stdout.slice(0, 2000)}`);
+    assert.ok(!r.stdout.split('\n').some((l) => l.startsWith('FAKE LINE')), 'no injected line');
+  }
+  // --json stays exact (JSON escapes what needs escaping).
+  const json = JSON.parse(cli('analyze', file, '--top', '1000', '--json').stdout);
+  assert.ok(json.groups.some((g) => g.name === evil));
 });
 
 test('bad files: one line naming what and where, exit 3', () => {

@@ -1,6 +1,10 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { runScenario, ROOT } = require('./helpers');
 const memwatch = require('..');
 
@@ -137,16 +141,103 @@ test('a HeapDiff inside a worker diffs that worker\'s heap', () => {
 test('a snapshot that cannot fit in memory is refused with a clear error', () => {
   const { result } = runScenario(`
     // Pretend the machine has 1 MB left: the guard must refuse, not crash.
+    // (process.availableMemory() where Node has it, /proc/meminfo elsewhere.)
     const fs = require('fs');
     const real = fs.readFileSync;
     fs.readFileSync = (p, ...a) => String(p) === '/proc/meminfo'
       ? 'MemTotal: 1000 kB\\nMemAvailable:       1024 kB\\n' : real(p, ...a);
-    try { new memwatch.HeapDiff(); done({ thrown: false }); }
-    catch (e) { done({ thrown: true, code: e.code, message: e.message }); }
+    if (process.availableMemory) process.availableMemory = () => 1024 * 1024;
+    const out = {};
+    try { new memwatch.HeapDiff(); out.thrown = false; }
+    catch (e) { Object.assign(out, { thrown: true, code: e.code, message: e.message }); }
+    // Skipping the check takes the snapshot anyway.
+    const d = new memwatch.HeapDiff({ skipMemoryCheck: true }).end();
+    out.skipped = d.after.nodes > 0;
+    done(out);
   `);
   assert.strictEqual(result.thrown, true);
   assert.strictEqual(result.code, 'ERR_HEAPDIFF_MEMORY');
-  assert.match(result.message, /needs about \d+ MB .* only \d+ MB is available/);
+  assert.match(result.message, /needs about \d+ MB .* only 1 MB is available/);
+  assert.strictEqual(result.skipped, true);
+});
+
+// The fallback writes its snapshots to files: never where another local user
+// could have planted a file or a symlink, and never left behind.
+const TEMP_FILES = (body) => `
+  const fs = require('fs');
+  const os = require('os');
+  const path = require('path');
+  const tmp = os.tmpdir();
+  const listing = () => fs.readdirSync(tmp).sort();
+  ${body}
+`;
+
+function privateTmp() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'memwatch-test-tmp-'));
+}
+
+test('fallback snapshots never follow a planted symlink and leave no files', () => {
+  const tmp = privateTmp();
+  try {
+    const { result } = runScenario(TEMP_FILES(`
+      // The old names were memwatch-<pid>-<ms>-<n>.heapsnapshot in the shared
+      // temp dir: plant symlinks for the next few seconds' worth of them.
+      const victim = path.join(tmp, 'victim');
+      fs.writeFileSync(victim, 'precious');
+      const now = Date.now();
+      for (let ms = now - 100; ms < now + 5000; ms++) {
+        for (let n = 0; n < 2; n++) {
+          fs.symlinkSync(victim, path.join(tmp, 'memwatch-' + process.pid + '-' + ms + '-' + n + '.heapsnapshot'));
+        }
+      }
+      const planted = listing();
+      class LeakingClass {}
+      const kept = [];
+      const hd = new memwatch.HeapDiff();
+      for (let i = 0; i < 50; i++) kept.push(new LeakingClass());
+      const row = hd.end().change.details.find((d) => d.what === 'LeakingClass');
+      // A snapshot that fails to parse removes its file too.
+      const v8 = require('v8');
+      const write = v8.writeHeapSnapshot;
+      v8.writeHeapSnapshot = (file) => { fs.writeFileSync(file, '{"snapshot":'); return file; };
+      let code = null;
+      try { new memwatch.HeapDiff(); } catch (e) { code = e.code; }
+      v8.writeHeapSnapshot = write;
+      done({
+        victim: fs.readFileSync(victim, 'utf8'),
+        leftover: listing().filter((f) => !planted.includes(f)),
+        added: row['+'],
+        code,
+        backend: memwatch.backend,
+      });
+    `), { env: { MEMWATCH_BACKEND: 'perf_hooks', TMPDIR: tmp } });
+    assert.strictEqual(result.backend, 'perf_hooks');
+    assert.strictEqual(result.added, 50);
+    assert.strictEqual(result.victim, 'precious', 'a planted symlink was followed');
+    assert.deepStrictEqual(result.leftover, []);
+    assert.strictEqual(result.code, 'ERR_SNAPSHOT_PARSE');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('process.exit() right after end() leaves no snapshot files (fallback)', () => {
+  const tmp = privateTmp();
+  try {
+    const code = `
+      const memwatch = require(${JSON.stringify(ROOT)});
+      for (let i = 0; i < 3; i++) new memwatch.HeapDiff().end();
+      process.exit(0);
+    `;
+    const r = spawnSync(process.execPath, ['-e', code], {
+      env: { ...process.env, MEMWATCH_BACKEND: 'perf_hooks', TMPDIR: tmp },
+      encoding: 'utf8',
+    });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(fs.readdirSync(tmp), []);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test('fallback and native snapshots of the same heap agree on class counts', () => {
@@ -161,10 +252,11 @@ test('fallback and native snapshots of the same heap agree on class counts', () 
     new memwatch.HeapDiff().end();
     const store = new b.GraphStore();
     const native = store.classCounts(memwatch._backend.watcher.snapshotInto(store, {}, {}));
-    const file = path.join(require('os').tmpdir(), 'memwatch-same-heap-' + process.pid + '.heapsnapshot');
+    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'memwatch-same-heap-'));
+    const file = path.join(dir, 'heap.heapsnapshot');
     v8.writeHeapSnapshot(file);
     const parsed = store.classCounts(store.loadFile(file));
-    fs.rmSync(file);
+    fs.rmSync(dir, { recursive: true });
     done({ native, parsed, kept: keep.length });
   `);
   const { native, parsed } = result;

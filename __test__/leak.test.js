@@ -1,7 +1,8 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
-const { runScenario } = require('./helpers');
+const { spawnSync } = require('node:child_process');
+const { runScenario, ROOT } = require('./helpers');
 
 const REASON = /^heap growth over 5 consecutive GCs \((\d+h )?(\d+m )?\d+s\) - -?\d+(\.\d\d)? (mb|kb|bytes)\/hr$/;
 
@@ -51,26 +52,145 @@ test('the perf_hooks fallback raises the same leaks', () => {
   checkLeakingLoop(result);
 });
 
-test('a flat heap raises no leak', () => {
+// A flat heap: allocate-and-drop rounds, memwatch listening with listeners
+// that keep nothing per event. The first GCs of a process grow by a few bytes
+// each (lazy compilation, feedback vectors): memwatch's rule reports that, as
+// the old module did, so leaks count from GC WARM on. `trigger` 'gc' drives
+// full GCs with gc() (the objects die young); 'natural' lets V8 run them
+// (objects live long enough to be promoted, then are replaced).
+const WARM = 20;
+const COUNTED = 62;
+const FLAT = (trigger) => `
+  const bases = new Float64Array(${WARM + COUNTED});
+  let n = 0;
+  let steps = 0;
+  const leaks = [];
+  const ring = new Array(${trigger === 'gc' ? 500 : 50000}).fill(null);
+  let i = 0;
+  const churn = (count) => { for (let k = 0; k < count; k++, i++) ring[i % ring.length] = { i, k }; };
+  memwatch.on('stats', (s) => { if (n < bases.length) bases[n] = s.current_base; n++; });
+  memwatch.on('leak', (l) => { if (n > ${WARM}) leaks.push(l.reason); });
+  const finish = () => {
+    memwatch.removeAllListeners();
+    done({ leaks, n, steps, bases: Array.from(bases.subarray(${WARM})), backend: memwatch.backend });
+  };
+  ${trigger === 'gc'
+    ? `while (n < bases.length) { churn(20000); memwatch.gc(); steps++; } finish();`
+    : `(function step() {
+         churn(5000);
+         if (n >= bases.length || ++steps >= 200000) return finish();
+         setImmediate(step);
+       })();`}
+`;
+
+// Natural GCs with incremental marking keep "floating garbage" (objects that
+// died while marking ran) and their bases wander by megabytes: that is V8's
+// heap, not memwatch's reading. These runs turn incremental marking off so
+// that what is left to see is memwatch's own noise; a 1 MB semi-space makes
+// V8 run a full GC every few steps.
+const NATURAL_FLAGS = ['--max-semi-space-size=1', '--no-incremental-marking'];
+
+for (const backend of ['v8', 'perf_hooks']) {
+  for (const trigger of ['gc', 'natural']) {
+    test(`a flat heap raises no leak over ${COUNTED} full GCs (${trigger === 'gc' ? 'gc()' : 'natural GCs'}, ${backend})`, () => {
+      const { result } = runScenario(FLAT(trigger), {
+        env: { MEMWATCH_BACKEND: backend === 'v8' ? '' : backend },
+        execArgv: trigger === 'natural' ? NATURAL_FLAGS : [],
+      });
+      assert.strictEqual(result.backend, backend);
+      assert.ok(result.n >= WARM + COUNTED, `only ${result.n} full GCs in ${result.steps} steps`);
+      assert.deepStrictEqual(result.leaks, [], JSON.stringify(result.bases));
+      const spread = Math.max(...result.bases) - Math.min(...result.bases);
+      assert.ok(spread < 256 * 1024, `the heap was flat (spread ${spread})`);
+    });
+  }
+}
+
+test('the fallback counts back-to-back gc() calls once each (200 calls, no spurious leak)', () => {
+  // It used to remember only 64 of its own GCs: their perf_hooks entries,
+  // delivered later, came back as 136 more full GCs (and leak reports).
   const { result } = runScenario(`
-    const leaks = [];
-    const cache = new Map();
-    const round = () => {
-      for (let i = 0; i < 20000; i++) cache.set(i % 500, { i, s: 'v' + i });
-      return memwatch.gc().current_base;
-    };
-    // The first GCs of a process grow by a few bytes each (lazy compilation,
-    // feedback vectors): memwatch's rule reports that, as the old module did.
-    // A warmed-up process whose heap is flat must stay silent.
-    for (let i = 0; i < 15; i++) round();
-    memwatch.on('leak', (l) => leaks.push(l.reason));
-    const bases = [];
-    for (let i = 0; i < 40; i++) bases.push(round());
-    done({ leaks, bases });
-  `);
-  assert.deepStrictEqual(result.leaks, [], JSON.stringify(result.bases));
-  const spread = Math.max(...result.bases) - Math.min(...result.bases);
-  assert.ok(spread < 256 * 1024, `the heap was flat (spread ${spread})`);
+    const seen = new Float64Array(400);
+    let n = 0;
+    const leakAt = [];
+    memwatch.on('stats', (s) => { if (n < seen.length) seen[n] = s.num_full_gc; n++; });
+    memwatch.on('leak', () => leakAt.push(n));
+    for (let i = 0; i < 200; i++) memwatch.gc();
+    // Entries for those GCs arrive after this turn of the event loop.
+    setImmediate(() => setImmediate(() => {
+      memwatch.removeAllListeners();
+      done({ n, counts: Array.from(seen.subarray(0, Math.min(n, 400))), leakAt, backend: memwatch.backend });
+    }));
+  `, { env: { MEMWATCH_BACKEND: 'perf_hooks' }, execArgv: ['--expose-gc'] });
+  assert.strictEqual(result.backend, 'perf_hooks');
+  assert.strictEqual(result.n, 200);
+  assert.deepStrictEqual(result.counts, Array.from({ length: 200 }, (_, i) => i + 1));
+  // The heap of 200 bare gc() calls is flat once the process has warmed up.
+  assert.deepStrictEqual(result.leakAt.filter((at) => at > WARM), []);
+});
+
+test('without v8.GCProfiler (Node < 18.15) the fallback still counts each gc() once', () => {
+  // There it reads the numbers when perf_hooks delivers the entries, and
+  // leaves out its own GCs by their time windows, kept until their entries came.
+  const code = `
+    delete require('v8').GCProfiler;
+    const memwatch = require(${JSON.stringify(ROOT)});
+    let n = 0;
+    let last = 0;
+    memwatch.on('stats', (s) => { n++; last = s.num_full_gc; });
+    for (let i = 0; i < 150; i++) memwatch.gc();
+    setImmediate(() => setImmediate(() => {
+      memwatch.removeAllListeners();
+      console.log(JSON.stringify({ n, last, backend: memwatch.backend }));
+    }));
+  `;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', code], {
+    env: { ...process.env, MEMWATCH_BACKEND: 'perf_hooks' },
+    encoding: 'utf8',
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.deepStrictEqual(JSON.parse(r.stdout), { n: 150, last: 150, backend: 'perf_hooks' });
+});
+
+test('the fallback gc() flips no V8 flag where another way exists, and prints no warning', () => {
+  const { result, stderr } = runScenario(`
+    const v8 = require('v8');
+    v8.setFlagsFromString = () => { throw new Error('flags are frozen'); };
+    let freed = null;
+    let error = null;
+    try {
+      let big = Array.from({ length: 3e5 }, (_, i) => ({ i }));
+      const withBig = memwatch.gc().current_base;
+      big = null;
+      freed = withBig - memwatch.gc().current_base;
+    } catch (e) {
+      error = e.message;
+    }
+    done({ freed, error, queryObjects: typeof v8.queryObjects === 'function', exposed: typeof globalThis.gc });
+  `, { env: { MEMWATCH_BACKEND: 'perf_hooks' } });
+  assert.strictEqual(result.exposed, 'undefined');
+  if (!result.queryObjects) {
+    // Node 18 and 20 before 20.13: the flag flip is the only way left.
+    assert.match(result.error, /flags are frozen/);
+    return;
+  }
+  assert.strictEqual(result.error, null);
+  assert.ok(result.freed > 10e6, `freed ${result.freed}`);
+  assert.doesNotMatch(stderr, /Warning/);
+});
+
+test('an unknown MEMWATCH_BACKEND is reported with a warning, then the default is used', () => {
+  const pick = (value) =>
+    runScenario(`done({ backend: memwatch.backend, reason: memwatch.backendReason })`, {
+      env: { MEMWATCH_BACKEND: value },
+    });
+  const byDefault = pick('');
+  const typo = pick('perf_hook');
+  assert.deepStrictEqual(typo.result, byDefault.result);
+  assert.match(typo.stderr, /MEMWATCH_BACKEND_UNKNOWN.*MEMWATCH_BACKEND="perf_hook" is not one of v8, perf_hooks/);
+  const explicit = pick('v8');
+  assert.deepStrictEqual(explicit.result, byDefault.result);
+  assert.strictEqual(explicit.stderr, '');
 });
 
 test('external memory growth (Buffers) raises its own leak', () => {

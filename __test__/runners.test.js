@@ -56,27 +56,36 @@ test('mocha: leaks fail with their class and a retainer path, clean functions pa
   assert.strictEqual(r.status, 4, 'mocha exits with the number of failures');
 });
 
-test('jest: await expect(fn).not.toLeak() fails on leaks, passes on clean code', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'memwatch-jest-')), 'report.json');
-  const r = spawnSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
-      '--rootDir', fixtures, '--testRegex', 'leaks\\.jest\\.js$', '--json', '--outputFile', out, '--ci',
-    ],
-    { cwd: root, encoding: 'utf8', timeout: 300_000 }
-  );
-  assert.ok(fs.existsSync(out), r.stderr);
-  const report = JSON.parse(fs.readFileSync(out, 'utf8'));
-  const results = report.testResults.flatMap((f) => f.assertionResults);
-  const byTitle = Object.fromEntries(results.map((t) => [t.title, t]));
-  for (const [title, cls] of Object.entries(LEAKS)) {
-    const t = byTitle[title];
-    assert.strictEqual(t.status, 'failed', `${title} should fail`);
-    assert.match(t.failureMessages[0], /expected the function not to leak, but it does/);
-    assert.strictEqual(firstClass(t.failureMessages[0]), cls, t.failureMessages[0]);
+test('jest: await expect(fn).not.toLeak() fails on leaks, passes on clean code (with and without injected globals)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwatch-jest-'));
+  try {
+    const out = path.join(dir, 'report.json');
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+        '--config', path.join(fixtures, 'jest.config.js'), '--json', '--outputFile', out, '--ci',
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 300_000 }
+    );
+    assert.ok(fs.existsSync(out), r.stderr);
+    const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+    const results = report.testResults.flatMap((f) => f.assertionResults);
+    const byTitle = Object.fromEntries(results.map((t) => [t.title, t]));
+    for (const [title, cls] of Object.entries(LEAKS)) {
+      const t = byTitle[title];
+      assert.strictEqual(t.status, 'failed', `${title} should fail`);
+      assert.match(t.failureMessages[0], /expected the function not to leak, but it does/);
+      assert.strictEqual(firstClass(t.failureMessages[0]), cls, t.failureMessages[0]);
+    }
+    assert.strictEqual(byTitle.clean.status, 'passed');
+    assert.strictEqual(byTitle['a leak is detected by the positive matcher too'].status, 'passed');
+    // injectGlobals: false: registered through @jest/globals, not silently skipped.
+    for (const title of ['registered without globals: a clean function passes', 'registered without globals: a leak is caught']) {
+      assert.strictEqual(byTitle[title] && byTitle[title].status, 'passed', `${title}: ${JSON.stringify(byTitle[title])}`);
+    }
+    assert.strictEqual(r.status, 1);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  assert.strictEqual(byTitle.clean.status, 'passed');
-  assert.strictEqual(byTitle['a leak is detected by the positive matcher too'].status, 'passed');
-  assert.strictEqual(r.status, 1);
 });

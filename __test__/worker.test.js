@@ -72,13 +72,27 @@ test('workers that exit while listening leave the process healthy', async () => 
 });
 
 test('a worker terminated from outside while GC-ing does not crash the process', async () => {
+  // The worker says when its GC loop is running (after its first gc());
+  // it is terminated at once, in the middle of that loop: no sleep.
   const w = new Worker(`
     const memwatch = require(${JSON.stringify(ROOT)});
+    const { parentPort } = require('worker_threads');
     memwatch.on('stats', () => {});
     let hold = [];
-    for (;;) { for (let i = 0; i < 1e5; i++) hold.push({ i }); if (hold.length > 1e6) { hold = []; memwatch.gc(); } }
+    let told = false;
+    for (;;) {
+      for (let i = 0; i < 1e5; i++) hold.push({ i });
+      if (hold.length > 1e6) {
+        hold = [];
+        memwatch.gc();
+        if (!told) { parentPort.postMessage('gc-ing'); told = true; }
+      }
+    }
   `, { eval: true });
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
   const code = await w.terminate();
   assert.strictEqual(code, 1);
   assert.ok(memwatch.gc().num_full_gc > 0);

@@ -2,12 +2,13 @@
 // new HeapDiff() ... hd.end(): two heap snapshots of this isolate compared by
 // object id, in memwatch's JSON shape.
 //
-// Native route (backend 'v8'): V8's HeapProfiler through the addon; each
-// snapshot is copied into Rust columns (ids, class, self size; edges only for
-// examples) and V8's copy is deleted at once. Fallback route: the snapshot is
-// written with v8.writeHeapSnapshot() to a temporary file and parsed by the
-// same Rust engine. Either way the graphs live in Rust (a HeapDiff holds a
-// number), so the diff does not report its own memory.
+// Native route (backend 'v8'): V8's HeapProfiler through the addon. The first
+// snapshot is kept as each counted object's id, class and size; the second is
+// diffed against it as it is read (or copied with its edges for examples);
+// V8's copies are deleted at once. Fallback route: the snapshot is written
+// with v8.writeHeapSnapshot() into a private temporary directory and parsed by
+// the same Rust engine. Either way what a diff holds lives in Rust (a HeapDiff
+// holds a number), so the diff does not report its own memory.
 //
 // V8's object ids: after any snapshot V8 keeps an object-id map that makes
 // every later GC several times slower; clearing it (HeapProfiler::
@@ -15,7 +16,7 @@
 // that DevTools' allocation tracker still points into. So memwatch clears
 // only when the last open HeapDiff of the isolate ends (counted across copies
 // of memwatch: the count lives on `process`) and nobody else has used the map
-// (see `ids` below); otherwise it keeps the map, warns once, and GCs stay
+// (see `sharedIds`); otherwise it keeps the map, warns once, and GCs stay
 // slower until the process ends.
 
 const fs = require('fs');
@@ -23,13 +24,59 @@ const os = require('os');
 const path = require('path');
 const v8 = require('v8');
 const { codedError } = require('./errors');
-const { checkSnapshotFits } = require('./memory');
+const { checkSnapshotFits, calibrate } = require('./memory');
+
+/** Where memwatch.iterate finds the snapshot functions behind HeapDiff (not public API). */
+const kSnapshots = Symbol('memwatch.snapshots');
+
+// ---- fallback route: snapshot files ----
 
 /**
- * The canary: before the first native snapshot trusts what it reads, the
- * addon finds this object in it and checks its type, name, properties,
- * element, string contents and id (src/snapshot.rs). Created before any
- * snapshot, so it is never "allocated" in a diff.
+ * Private directories of snapshots being written or read; removed at exit if
+ * still there. An array, not a Set: adding and deleting keep its backing
+ * store (a Set's table is reallocated), so memwatch.iterate's snapshots see
+ * the same object each time.
+ */
+const liveDirs = [];
+let exitHookInstalled = false;
+
+function removeLiveDirs() {
+  for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
+  liveDirs.length = 0;
+}
+
+/**
+ * Writes a snapshot with v8.writeHeapSnapshot() and hands the file to
+ * `read`. The file lives in a fresh directory from mkdtemp (mode 0700, a
+ * random name), so no other user can plant a file or symlink where it is
+ * written; the directory is removed synchronously before this returns,
+ * whatever happens, and at process exit if an exit comes first.
+ */
+function withSnapshotFile(backend, read) {
+  if (!exitHookInstalled) {
+    process.on('exit', removeLiveDirs);
+    exitHookInstalled = true;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memwatch-'));
+  liveDirs.push(dir);
+  try {
+    const file = path.join(dir, 'heap.heapsnapshot');
+    backend.quietly(() => v8.writeHeapSnapshot(file));
+    return read(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    const at = liveDirs.indexOf(dir);
+    if (at >= 0) liveDirs.splice(at, 1);
+  }
+}
+
+// ---- native route: V8's object ids ----
+
+/**
+ * The canary: before the first native snapshot is trusted, the addon finds
+ * this object in it and checks its type, name, properties, element, string
+ * contents and id (src/snapshot.rs). Created before any snapshot, so it is
+ * never "allocated" in a diff.
  */
 class MemwatchCanary {
   constructor() {
@@ -81,56 +128,36 @@ function warnIdsKept() {
   );
 }
 
-function createHeapDiff(binding, backend) {
+/**
+ * The snapshot operations HeapDiff and memwatch.iterate share. `take` is the
+ * one path for every snapshot: iterate calls it the same way for its "before"
+ * and "after" snapshots, so what memwatch itself holds at those two moments
+ * (frames, temporaries, compiled code) is the same and cancels out.
+ */
+function createSnapshots(binding, backend) {
   const store = new binding.GraphStore();
   let nativeSnapshots = backend.name === 'v8' && binding.profilerProblem() === null;
   const canary = nativeSnapshots ? new MemwatchCanary() : null;
   const ids = nativeSnapshots ? sharedIds() : null;
-  let tmpCounter = 0;
+  // Which open snapshot ids are native (the file route may take over later).
+  const native = [];
 
   /** V8's id for a value, 0 when its id map has none. */
   const idOf = (value) => backend.watcher.objectId(value);
 
-  /** Called before each native snapshot: ids used by someone since ours? */
-  function noteForeignUse() {
-    if (idOf(ids.marker) !== 0) ids.foreign = true;
+  /**
+   * Throws ERR_HEAPDIFF_MEMORY if a snapshot would not fit. `known` (a
+   * Float64Array [objects, smallBytes], or null) describes an earlier
+   * snapshot of this heap; numbers, not an object, so that nothing new is
+   * alive while the next snapshot is taken.
+   */
+  function check(known) {
+    const calibration = known && known[0] > 0 ? { objects: known[0], smallBytes: known[1] } : null;
+    checkSnapshotFits(calibration, codedError);
   }
 
-  /** Writes a snapshot to a temporary file, runs `use(file)`, removes the file. */
-  function withSnapshotFile(use) {
-    const file = path.join(os.tmpdir(), `memwatch-${process.pid}-${Date.now()}-${tmpCounter++}.heapsnapshot`);
-    try {
-      backend.quietly(() => v8.writeHeapSnapshot(file));
-      return use(file);
-    } finally {
-      fs.rm(file, { force: true }, () => {});
-    }
-  }
-  const fileSnapshot = () => withSnapshotFile((file) => store.loadFile(file));
-
-  /** The "before" snapshot; returns its graph id in the store. */
-  function firstSnapshot() {
-    if (nativeSnapshots) {
-      noteForeignUse();
-      try {
-        const id = backend.watcher.snapshotInto(store, canary, ids.marker);
-        ids.marker = {};
-        return id;
-      } catch (err) {
-        // The canary failed: this V8's snapshots do not read as the addon
-        // assumes. Never use them; the file route is always right.
-        if (err.code !== 'ERR_MEMWATCH_NATIVE_UNAVAILABLE') throw err;
-        nativeSnapshots = false;
-        // Whatever that snapshot did to V8's id map stays as it is.
-        ids.foreign = true;
-      }
-    }
-    return fileSnapshot();
-  }
-
-  /** Opens a diff in the isolate's count; the first one checks for foreign ids. */
-  function opened(native) {
-    if (!native) return;
+  /** A diff opens: the isolate's first checks whether others use the ids. */
+  function opened() {
     if (ids.open === 0) {
       // Ids that exist before memwatch's first snapshot are someone else's:
       // live, long-lived objects have one if any snapshot or tracker ran
@@ -140,15 +167,16 @@ function createHeapDiff(binding, backend) {
     ids.open++;
   }
 
-  /** Closes a diff; the isolate's last one clears the id map when nobody else uses it. */
-  function closed(native) {
-    if (!native) {
+  /** A diff closes; the isolate's last one clears the id map when nobody else uses it. */
+  function closed(wasNative) {
+    if (!wasNative) {
       if (store.open === 0) binding.releaseMemory();
       return;
     }
     ids.open = Math.max(0, ids.open - 1);
     if (ids.open !== 0) return;
-    // The marker check and the clearing happen in one native call.
+    // The marker check and the clearing happen in one native call, so no
+    // JS (or inspector message) can start a tracker in between.
     if (ids.foreign || !backend.watcher.clearObjectIdsUnlessUsed(ids.marker)) {
       ids.foreign = true;
       warnIdsKept();
@@ -156,26 +184,96 @@ function createHeapDiff(binding, backend) {
     }
   }
 
-  // A HeapDiff dropped without end() must not keep its graph (or the id map).
-  const unended = new FinalizationRegistry((token) => {
-    if (token.id > 0 && store.discard(token.id)) closed(token.native);
-  });
-
-  function examplesOption(options) {
-    if (options === undefined || options === null) return 0;
-    if (typeof options !== 'object') {
-      throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
+  /** The first snapshot of a diff, natively; 0 when the canary sends it to the file route. */
+  function firstNative(engineApart) {
+    // A snapshot by someone else since memwatch's last one?
+    if (idOf(ids.marker) !== 0) ids.foreign = true;
+    opened();
+    try {
+      const id = backend.watcher.snapshotInto(store, canary, ids.marker, engineApart);
+      ids.marker = {};
+      return id;
+    } catch (err) {
+      ids.open = Math.max(0, ids.open - 1);
+      // The canary failed: this V8's snapshots do not read as the addon
+      // assumes. Never use them; the file route is always right.
+      if (err.code !== 'ERR_MEMWATCH_NATIVE_UNAVAILABLE') throw err;
+      nativeSnapshots = false;
+      // Whatever that snapshot did to V8's id map stays as it is.
+      ids.foreign = true;
+      return 0;
     }
-    const k = options.examples === undefined ? 0 : options.examples;
-    if (!Number.isInteger(k) || k < 0 || k > 1000) {
-      throw codedError(
-        'ERR_OUT_OF_RANGE',
-        `The "options.examples" value must be an integer from 0 to 1000. Received ${String(k)}`,
-        RangeError
-      );
-    }
-    return k;
   }
+
+  /**
+   * Takes a snapshot. With `before` 0: the first of a diff, held in the
+   * store; returns its id. With `before` an id: the second, diffed against
+   * it (which releases it); returns the diff in memwatch's shape.
+   * `engineApart`: name V8's code and heap numbers apart from user classes
+   * (memwatch.iterate); `examples`: see HeapDiff.end.
+   */
+  function take(before, examples = 0, engineApart = false) {
+    if (before === 0) {
+      const id = nativeSnapshots ? firstNative(engineApart) : 0;
+      if (id !== 0) {
+        native.push(id);
+        return id;
+      }
+      return withSnapshotFile(backend, (file) => store.loadFile(file, engineApart));
+    }
+    const at = native.indexOf(before);
+    try {
+      if (at < 0) return withSnapshotFile(backend, (file) => store.diffFile(before, file, examples));
+      if (idOf(ids.marker) !== 0) ids.foreign = true;
+      const result = backend.watcher.endDiff(store, before, examples, ids.marker);
+      ids.marker = {};
+      return result;
+    } finally {
+      store.discard(before);
+      if (at >= 0) native.splice(at, 1);
+      closed(at >= 0);
+    }
+  }
+
+  /** Fills `known` ([objects, smallBytes]) from snapshot `id`, for later checks. */
+  function remember(id, known) {
+    const c = calibrate(store.nodeCount(id));
+    known[0] = c.objects;
+    known[1] = c.smallBytes;
+  }
+
+  /** Drops a snapshot that will not be diffed. */
+  function discard(id) {
+    if (!(id > 0) || !store.discard(id)) return;
+    const at = native.indexOf(id);
+    if (at >= 0) native.splice(at, 1);
+    closed(at >= 0);
+  }
+
+  return { check, take, remember, discard };
+}
+
+function examplesOption(options) {
+  if (options === undefined || options === null) return 0;
+  if (typeof options !== 'object') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
+  }
+  const k = options.examples === undefined ? 0 : options.examples;
+  if (!Number.isInteger(k) || k < 0 || k > 1000) {
+    throw codedError(
+      'ERR_OUT_OF_RANGE',
+      `The "options.examples" value must be an integer from 0 to 1000. Received ${String(k)}`,
+      RangeError
+    );
+  }
+  return k;
+}
+
+function createHeapDiff(binding, backend) {
+  const snapshots = createSnapshots(binding, backend);
+
+  // A HeapDiff dropped without end() must not keep its snapshot (or the id map).
+  const unended = new FinalizationRegistry((token) => snapshots.discard(token.id));
 
   class HeapDiff {
     /**
@@ -195,21 +293,13 @@ function createHeapDiff(binding, backend) {
       this._clock = new Float64Array(1);
       this._ended = false;
       this._skipMemoryCheck = skipMemoryCheck;
-      this._token = { id: 0, native: false };
+      this._token = { id: 0 };
+      // [objects, small-object bytes] of the "before" snapshot, for end()'s memory check.
+      this._known = new Float64Array(2);
       unended.register(this, this._token, this);
-      if (!skipMemoryCheck) checkSnapshotFits(0, codedError);
-      const native = nativeSnapshots;
-      opened(native);
-      try {
-        this._token.id = firstSnapshot();
-      } catch (err) {
-        closed(native);
-        unended.unregister(this);
-        throw err;
-      }
-      this._token.native = native && nativeSnapshots;
-      // The canary sent this snapshot to the file route: not an open native diff.
-      if (native && !this._token.native) closed(native);
+      if (!skipMemoryCheck) snapshots.check(null);
+      this._token.id = snapshots.take(0);
+      snapshots.remember(this._token.id, this._known);
     }
 
     /**
@@ -222,32 +312,20 @@ function createHeapDiff(binding, backend) {
         throw codedError('ERR_HEAPDIFF_ENDED', 'HeapDiff.end() was already called on this HeapDiff');
       }
       const examples = examplesOption(options);
-      const before = this._token.id;
-      const native = this._token.native;
-      if (!this._skipMemoryCheck) checkSnapshotFits(store.nodeCount(before), codedError);
+      // A refused snapshot leaves this HeapDiff open, as a bad option does.
+      if (!this._skipMemoryCheck) snapshots.check(this._known);
       this._ended = true;
       unended.unregister(this);
       this._clock[0] = Date.now();
-      let result;
-      try {
-        if (native) {
-          noteForeignUse();
-          result = backend.watcher.endDiff(store, before, examples, ids.marker);
-          ids.marker = {};
-        } else {
-          result = withSnapshotFile((file) => store.diffFile(before, file, examples));
-        }
-      } finally {
-        store.discard(before);
-        closed(native);
-      }
+      const result = snapshots.take(this._token.id, examples);
       result.before.time = this._time;
       result.after.time = new Date(this._clock[0]);
       return result;
     }
   }
 
+  Object.defineProperty(HeapDiff, kSnapshots, { value: snapshots });
   return HeapDiff;
 }
 
-module.exports = { createHeapDiff };
+module.exports = { createHeapDiff, kSnapshots };

@@ -21,4 +21,26 @@ function table(headers, rows, align) {
   return [fmt(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
-module.exports = { table };
+// Characters a terminal acts on instead of printing: C0 controls (newline,
+// escape, ...), DEL, C1 controls, and the invisible format characters that
+// reorder or hide text (bidi overrides and isolates, zero-width marks).
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const NAMED = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `s` safe to print on a terminal: what a terminal would act on (an escape
+ * sequence, a newline, a bidi override from a hostile snapshot) is shown as
+ * an escape (`\x1b`, `\n`, `\u202e`), and backslashes are doubled, so
+ * different names never print the same. `{ backslashes: false }` keeps
+ * them (a file path the user typed).
+ */
+function printable(s, { backslashes = true } = {}) {
+  const text = backslashes ? String(s).replace(/\\/g, '\\\\') : String(s);
+  return text.replace(UNPRINTABLE, (c) => {
+    if (NAMED[c]) return NAMED[c];
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+module.exports = { table, printable };

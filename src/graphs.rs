@@ -6,8 +6,8 @@ use crate::convert::{DiffExample, DiffResult};
 use crate::errors::{self, coded, guard, Result};
 use memwatch_core::format::nice_size;
 use memwatch_core::heap::{
-    dominators_with_rules, parse_heap_snapshot, ClassChange, DiffBase, GraphDiff, HeapGraph,
-    PathFormatter, PathStep, RetainRules, RetainerPath, RootPaths,
+    dominators_with_rules, parse_heap_snapshot, ClassChange, DiffBase, DiffNames, GraphDiff,
+    HeapGraph, PathFormatter, PathStep, RetainRules, RetainerPath, RootPaths,
 };
 use std::collections::HashMap;
 
@@ -23,6 +23,17 @@ const EXAMPLE_PATHS_CHARS: usize = 4 << 20;
 pub struct GraphStore {
     bases: HashMap<u32, DiffBase>,
     next_id: u32,
+}
+
+/// How a diff names classes: memwatch's schema, or (`engine_apart`, for
+/// memwatch.iterate) with V8's code and heap numbers named `(compiled code)`
+/// and `(number)`, apart from a user's classes named `Code` or `Number`.
+pub fn naming(engine_apart: Option<bool>) -> DiffNames {
+    if engine_apart == Some(true) {
+        DiffNames::EngineApart
+    } else {
+        DiffNames::Memwatch
+    }
 }
 
 fn parse_file(path: &str) -> Result<HeapGraph> {
@@ -72,10 +83,13 @@ impl GraphStore {
     }
 
     /// Parses a `.heapsnapshot` file (the fallback route's first snapshot)
-    /// and holds what a diff needs of it.
+    /// and holds what a diff needs of it. `engine_apart`: see `naming`.
     #[napi]
-    pub fn load_file(&mut self, path: String) -> Result<u32> {
-        guard(|| Ok(self.insert(DiffBase::from_graph(&parse_file(&path)?))))
+    pub fn load_file(&mut self, path: String, engine_apart: Option<bool>) -> Result<u32> {
+        guard(|| {
+            let graph = parse_file(&path)?;
+            Ok(self.insert(DiffBase::from_graph_named(&graph, naming(engine_apart))))
+        })
     }
 
     /// Drops a held snapshot (a HeapDiff collected without `end()`).

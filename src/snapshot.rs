@@ -12,7 +12,8 @@
 
 use crate::v8::{node_type, EdgeName, NodeDescription, Snapshot, SnapshotSink};
 use memwatch_core::heap::{
-    DiffBase, DiffBaseBuilder, EdgeKind, GraphBuilder, GraphDiff, GraphError, HeapGraph, NodeKind,
+    DiffBase, DiffBaseBuilder, DiffNames, EdgeKind, GraphBuilder, GraphDiff, GraphError, HeapGraph,
+    NodeKind,
 };
 use napi::sys;
 
@@ -126,7 +127,7 @@ impl SnapshotSink for BaseSink {
     fn node(&mut self, kind: u8, id: u32, self_size: u64, _edges: u32) -> bool {
         self.canary.next(&self.marks, id);
         let (kind, size) = self.marks.apply(kind, id, self_size);
-        if DiffBaseBuilder::wants_name(kind) {
+        if self.builder.wants_name(kind) {
             self.pending = Some((kind, id, size));
             return true;
         }
@@ -155,9 +156,10 @@ pub unsafe fn base_from_snapshot(
     env: sys::napi_env,
     snap: &Snapshot,
     marks: Marks,
+    names: DiffNames,
 ) -> (DiffBase, Option<u32>) {
     let mut sink = BaseSink {
-        builder: DiffBaseBuilder::with_capacity(snap.node_count() as usize),
+        builder: DiffBaseBuilder::new(snap.node_count() as usize, names),
         marks,
         canary: CanaryIndex::default(),
         pending: None,

@@ -4,7 +4,7 @@
 use crate::convert::{heap_reference, DiffResult, GcEvents, SampleInput};
 use crate::errors::{self, coded, guard, OrInternal, Result};
 use crate::graphs::{
-    counts_result, diff_result, release_memory, release_memory_in_background, GraphStore,
+    counts_result, diff_result, naming, release_memory, release_memory_in_background, GraphStore,
 };
 use crate::hooks::Hooks;
 use crate::notify::{check, Notifier};
@@ -258,6 +258,7 @@ impl GcWatcher {
     /// and returns the id in the store. The first snapshot of a process also
     /// checks `canary` (see `snapshot::check_canary`); a V8 that fails it is
     /// refused with `ERR_MEMWATCH_NATIVE_UNAVAILABLE` here and from then on.
+    /// `engine_apart`: how the diff names classes (`graphs::naming`).
     #[napi]
     pub fn snapshot_into(
         &self,
@@ -265,6 +266,7 @@ impl GcWatcher {
         store: &mut GraphStore,
         canary: Unknown,
         marker: Unknown,
+        engine_apart: Option<bool>,
     ) -> Result<u32> {
         guard(|| {
             let api = v8::profiler_api().map_err(unavailable)?;
@@ -289,7 +291,8 @@ impl GcWatcher {
                 }
             };
             // SAFETY: as above; `snap` is deleted right after.
-            let (base, canary_index) = unsafe { base_from_snapshot(env.raw(), &snap, marks) };
+            let (base, canary_index) =
+                unsafe { base_from_snapshot(env.raw(), &snap, marks, naming(engine_apart)) };
             if canary_verdict().is_none() {
                 // SAFETY: as above; the snapshot is still alive.
                 let found = canary_index.and_then(|i| unsafe { snap.describe(env.raw(), i) });

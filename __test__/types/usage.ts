@@ -38,13 +38,17 @@ memwatch.analyzeSnapshot('/tmp/x.heapsnapshot', { top: 5 }).then((a) => {
   void g;
 });
 
-const it1: memwatch.IterateResult = memwatch.iterate(() => 1, { iterations: 10 });
+const it1: memwatch.IterateResult = memwatch.iterate(() => 1, { iterations: 10, skipMemoryCheck: true });
 memwatch.iterate.async(async () => 1).catch((e: unknown) => {
   if (e instanceof memwatch.MemoryLeakError) {
     const first: memwatch.LeakedClass | undefined = e.details.classes[0];
+    const calls: number = e.details.calls;
     void first;
+    void calls;
   }
 });
+// @ts-expect-error skipMemoryCheck is a boolean
+memwatch.iterate(() => 1, { skipMemoryCheck: 1 });
 void it1;
 
 // @ts-expect-error stats has no such field

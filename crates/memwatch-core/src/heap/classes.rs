@@ -49,7 +49,18 @@ pub(crate) fn memwatch_source(kind: NodeKind) -> ClassSource {
     })
 }
 
-fn name_by(source: ClassSource, graph: &HeapGraph, node: u32) -> Option<&str> {
+/// memwatch's names, except V8's compiled code and heap numbers, which get
+/// DevTools' labels: objects of a user's class named `Code` or `Number` then
+/// stay apart from them (memwatch.iterate discounts the engine's own kinds).
+pub(crate) fn engine_apart_source(kind: NodeKind) -> ClassSource {
+    match kind {
+        NodeKind::Code => ClassSource::Fixed("(compiled code)"),
+        NodeKind::Number => ClassSource::Fixed("(number)"),
+        other => memwatch_source(other),
+    }
+}
+
+pub(crate) fn name_by(source: ClassSource, graph: &HeapGraph, node: u32) -> Option<&str> {
     match source {
         ClassSource::Name => Some(graph.node_name(node)),
         ClassSource::Fixed(label) => Some(label),

@@ -53,6 +53,18 @@ pub struct GraphDiff {
     pub details: Vec<ClassChange>,
 }
 
+/// How a diff names classes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiffNames {
+    /// memwatch's `what` ([`memwatch_class`](crate::heap::memwatch_class)).
+    #[default]
+    Memwatch,
+    /// The same, except V8's compiled code is `(compiled code)` and heap
+    /// numbers are `(number)`, so a user's class named `Code` or `Number`
+    /// is not mixed with them (memwatch.iterate discounts the engine's own).
+    EngineApart,
+}
+
 /// Diffs two snapshots of one process (computes `after`'s dominators).
 pub fn diff(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
     diff_with(before, after, &dominators(after))
@@ -65,6 +77,16 @@ pub fn diff(before: &HeapGraph, after: &HeapGraph) -> GraphDiff {
 /// [`dominators_with_rules`](crate::heap::dominators_with_rules) on the
 /// same graph; if its node count does not match, it is recomputed.
 pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) -> GraphDiff {
+    diff_named(before, after, after_dom, DiffNames::Memwatch)
+}
+
+/// [`diff_with`], naming classes by `names`.
+pub fn diff_named(
+    before: &HeapGraph,
+    after: &HeapGraph,
+    after_dom: &Dominators,
+    names: DiffNames,
+) -> GraphDiff {
     let own;
     let after_dom = if after_dom.fits(after) {
         after_dom
@@ -72,7 +94,7 @@ pub fn diff_with(before: &HeapGraph, after: &HeapGraph, after_dom: &Dominators) 
         own = dominators(after);
         &own
     };
-    DiffBase::from_graph(before).diff(after, Some(after_dom))
+    DiffBase::from_graph_named(before, names).diff(after, Some(after_dom))
 }
 
 /// Diffs two snapshots by class counts and sizes only: every
@@ -98,7 +120,18 @@ pub fn added_samples(
     classes: &[&str],
     k: usize,
 ) -> Vec<Vec<u32>> {
-    DiffBase::from_graph(before).added_samples(after, classes, k)
+    added_samples_named(before, after, classes, k, DiffNames::Memwatch)
+}
+
+/// [`added_samples`], with classes named by `names`.
+pub fn added_samples_named(
+    before: &HeapGraph,
+    after: &HeapGraph,
+    classes: &[&str],
+    k: usize,
+    names: DiffNames,
+) -> Vec<Vec<u32>> {
+    DiffBase::from_graph_named(before, names).added_samples(after, classes, k)
 }
 
 #[cfg(test)]
@@ -204,6 +237,50 @@ mod tests {
         // The array is shared with the old Foo: dominated by the root only.
         assert_eq!(d.details[0].retained_added, 8);
         assert_eq!(d.details[3].size_bytes(), -5);
+    }
+
+    #[test]
+    fn engine_apart_names_keep_a_user_class_named_code_apart() {
+        let before = graph(&[Spec::node(K::Synthetic, "", 0).with_id(1)], &[]);
+        let after = graph(
+            &[
+                Spec::node(K::Synthetic, "", 0).with_id(1),
+                Spec::node(K::Object, "Code", 24).with_id(3),
+                Spec::node(K::Code, "bytecode", 100).with_id(5),
+                Spec::node(K::Number, "heap number", 16).with_id(7),
+                Spec::node(K::Object, "Number", 24).with_id(9),
+            ],
+            &[],
+        );
+        let rows = |names| {
+            let d = diff_named(&before, &after, &dominators(&after), names);
+            d.details
+                .iter()
+                .map(|r| (r.what.clone(), r.added))
+                .collect::<Vec<_>>()
+        };
+        // memwatch's schema merges them, as memwatch 0.2 did.
+        assert_eq!(
+            rows(DiffNames::Memwatch),
+            [("Code".to_string(), 2), ("Number".to_string(), 2)]
+        );
+        assert_eq!(
+            rows(DiffNames::EngineApart),
+            [
+                ("(compiled code)".to_string(), 1),
+                ("(number)".to_string(), 1),
+                ("Code".to_string(), 1),
+                ("Number".to_string(), 1)
+            ]
+        );
+        let s = added_samples_named(
+            &before,
+            &after,
+            &["Code", "(compiled code)"],
+            5,
+            DiffNames::EngineApart,
+        );
+        assert_eq!(s, vec![vec![1], vec![2]]);
     }
 
     #[test]

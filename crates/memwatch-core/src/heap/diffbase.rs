@@ -17,8 +17,8 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::classes::{memwatch_source, ClassIndex, ClassSource};
-use super::diff::{ClassChange, DiffTotals, GraphDiff};
+use super::classes::{engine_apart_source, memwatch_source, ClassIndex, ClassSource};
+use super::diff::{ClassChange, DiffNames, DiffTotals, GraphDiff};
 use super::dominators::Dominators;
 use super::graph::{HeapGraph, NONE};
 use super::kinds::NodeKind;
@@ -33,21 +33,30 @@ struct Entry {
     size: u32,
 }
 
-/// Class ids of the fixed labels, by node kind (objects' classes come from
-/// their names).
-struct Namer {
-    by_kind: [Option<u32>; 256],
-}
-
-impl Default for Namer {
-    fn default() -> Self {
-        Self {
-            by_kind: [None; 256],
+impl DiffNames {
+    fn source(self, kind: NodeKind) -> ClassSource {
+        match self {
+            DiffNames::Memwatch => memwatch_source(kind),
+            DiffNames::EngineApart => engine_apart_source(kind),
         }
     }
 }
 
+/// Class ids of the fixed labels, by node kind (objects' classes come from
+/// their names).
+struct Namer {
+    names: DiffNames,
+    by_kind: [Option<u32>; 256],
+}
+
 impl Namer {
+    fn new(names: DiffNames) -> Self {
+        Self {
+            names,
+            by_kind: [None; 256],
+        }
+    }
+
     /// The class of a counted node; `None` for kinds memwatch does not count.
     /// `name` is asked for only for objects.
     fn class<'n>(
@@ -56,7 +65,7 @@ impl Namer {
         kind: NodeKind,
         name: impl FnOnce() -> &'n str,
     ) -> Option<u32> {
-        match memwatch_source(kind) {
+        match self.names.source(kind) {
             ClassSource::Skip => None,
             ClassSource::Name => Some(index.id(name())),
             ClassSource::Fixed(label) => {
@@ -68,7 +77,6 @@ impl Namer {
 }
 
 /// Builds a [`DiffBase`] from nodes in any order.
-#[derive(Default)]
 pub struct DiffBaseBuilder {
     entries: Vec<Entry>,
     /// Every node seen, counted or not.
@@ -80,16 +88,22 @@ pub struct DiffBaseBuilder {
 }
 
 impl DiffBaseBuilder {
-    pub fn with_capacity(nodes: usize) -> Self {
+    /// `names`: how classes are named, for this snapshot and every one
+    /// diffed against it.
+    pub fn new(nodes: usize, names: DiffNames) -> Self {
         Self {
             entries: Vec::with_capacity(nodes),
-            ..Self::default()
+            snapshot_nodes: 0,
+            large: HashMap::default(),
+            names: ClassIndex::default(),
+            namer: Namer::new(names),
+            totals: DiffTotals::default(),
         }
     }
 
     /// Whether a node of `kind` needs its name (objects: their constructor's).
-    pub fn wants_name(kind: NodeKind) -> bool {
-        matches!(memwatch_source(kind), ClassSource::Name)
+    pub fn wants_name(&self, kind: NodeKind) -> bool {
+        matches!(self.namer.names.source(kind), ClassSource::Name)
     }
 
     /// Records one node; `name` is read for objects only (`wants_name`).
@@ -125,6 +139,7 @@ impl DiffBaseBuilder {
             entries: self.entries,
             large: self.large,
             names: self.names,
+            naming: self.namer.names,
             totals: self.totals,
             snapshot_nodes: self.snapshot_nodes,
         }
@@ -138,17 +153,24 @@ pub struct DiffBase {
     /// far smaller; a native node may report more).
     large: HashMap<u32, u64>,
     names: ClassIndex,
+    naming: DiffNames,
     totals: DiffTotals,
     snapshot_nodes: u64,
 }
 
 impl DiffBase {
-    /// The counted nodes of a whole graph (a parsed `.heapsnapshot`).
+    /// The counted nodes of a whole graph (a parsed `.heapsnapshot`), with
+    /// memwatch's class names.
     pub fn from_graph(graph: &HeapGraph) -> Self {
-        let mut b = DiffBaseBuilder::with_capacity(graph.node_count());
+        Self::from_graph_named(graph, DiffNames::Memwatch)
+    }
+
+    /// The same, with classes named by `names`.
+    pub fn from_graph_named(graph: &HeapGraph, names: DiffNames) -> Self {
+        let mut b = DiffBaseBuilder::new(graph.node_count(), names);
         for node in 0..graph.node_count() as u32 {
             let kind = graph.node_kind(node);
-            let name = DiffBaseBuilder::wants_name(kind).then(|| graph.node_name(node));
+            let name = b.wants_name(kind).then(|| graph.node_name(node));
             b.node(kind, name, graph.node_id(node), graph.self_size(node));
         }
         b.finish()
@@ -213,7 +235,7 @@ impl DiffBase {
             base: self,
             matched: vec![0; self.entries.len().div_ceil(64)],
             names: self.names.clone(),
-            namer: Namer::default(),
+            namer: Namer::new(self.naming),
             added_by_class: Vec::new(),
             added: Vec::new(),
             after: DiffTotals::default(),
@@ -361,7 +383,7 @@ impl StreamDiff<'_> {
             // A previous added object never got its name: count it nameless.
             self.added_name("");
         }
-        let source = memwatch_source(kind);
+        let source = self.namer.names.source(kind);
         if matches!(source, ClassSource::Skip) {
             return false;
         }
@@ -578,7 +600,7 @@ mod tests {
 
     #[test]
     fn galloping_finds_ids_in_any_order() {
-        let mut b = DiffBaseBuilder::with_capacity(1000);
+        let mut b = DiffBaseBuilder::new(1000, DiffNames::Memwatch);
         for id in (0..1000u32).map(|i| i * 2 + 1) {
             b.node(K::Number, None, id, 16);
         }

@@ -76,7 +76,8 @@ pub use classes::{
     class_groups, class_groups_with, memwatch_class, ClassGroup, ClassInfo, Classes,
 };
 pub use diff::{
-    added_nodes, added_samples, diff, diff_counts, diff_with, ClassChange, DiffTotals, GraphDiff,
+    added_nodes, added_samples, added_samples_named, diff, diff_counts, diff_named, diff_with,
+    ClassChange, DiffNames, DiffTotals, GraphDiff,
 };
 pub use diffbase::{DiffBase, DiffBaseBuilder, StreamDiff};
 pub use dominators::{dominators, dominators_with_rules, Dominators, RetainRules};
