@@ -147,6 +147,43 @@ test('the memwatch CLI from node_modules/.bin', () => {
   assert.ok(r.nodes > 1000 && r.groups.length === 3);
 });
 
+test('memwatch/prometheus and memwatch/otel from CommonJS and ESM, with real prom-client and the OpenTelemetry SDK', () => {
+  // The peers as the app would install them (symlinked from this repository's devDependencies).
+  for (const dep of ['prom-client', '@opentelemetry/api', '@opentelemetry/sdk-metrics']) {
+    const to = path.join(project, 'node_modules', dep);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    if (!fs.existsSync(to)) fs.symlinkSync(path.join(ROOT, 'node_modules', dep), to);
+  }
+  fs.writeFileSync(path.join(project, 'prom.cjs'), `
+const client = require('prom-client');
+const memwatch = require('memwatch');
+const registration = require('memwatch/prometheus').register(client.register);
+memwatch.gc();
+client.register.metrics().then((text) => {
+  registration.stop();
+  console.log(/^memwatch_heap_base_bytes \\d+/m.test(text) ? 'prometheus ok' : text);
+});
+`);
+  fs.writeFileSync(path.join(project, 'otel.mjs'), `
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { instrument } from 'memwatch/otel';
+import { register } from 'memwatch/prometheus';
+import { gc } from 'memwatch';
+class Reader extends MetricReader { async onForceFlush() {} async onShutdown() {} }
+const reader = new Reader();
+const meterProvider = new MeterProvider({ readers: [reader] });
+const registration = instrument({ meterProvider });
+gc();
+const { resourceMetrics } = await reader.collect();
+const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name));
+registration.stop();
+await meterProvider.shutdown();
+console.log(typeof register === 'function' && names.includes('memwatch.heap.current_base') ? 'otel ok' : names.join());
+`);
+  assert.match(ok(sh('node', ['prom.cjs']), 'prom.cjs'), /^prometheus ok$/m);
+  assert.match(ok(sh('node', ['otel.mjs']), 'otel.mjs'), /^otel ok$/m);
+});
+
 test('types resolve under moduleResolution node16 and bundler, CJS and ESM, with @jest/globals', () => {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   // Type packages the app would have: @types/node, and jest's own (symlinked from the repository).
@@ -163,13 +200,18 @@ const n: number = s.gcScavengeCount + s.current_base;
 const hd = new memwatch.HeapDiff();
 const d: memwatch.HeapDiffResult = hd.end({ examples: 1 });
 itDoesNotLeak('x', () => 1);
-void [n, d];
+import otel = require('memwatch/otel');
+const stop: () => void = otel.instrument().stop;
+void [n, d, stop];
 `);
   fs.writeFileSync(path.join(project, 'use.mts'), `
 import memwatch, { HeapDiff, gc, iterate, type Stats } from 'memwatch';
 import { expect } from '@jest/globals';
 import 'memwatch/jest';
+import { register } from 'memwatch/prometheus';
+import { instrument } from 'memwatch/otel';
 const s: Stats = gc();
+void [register().stop, instrument];
 const r = iterate(() => 1, { iterations: 5 });
 const b: boolean = r.leaked;
 const hd = new HeapDiff();
