@@ -139,8 +139,15 @@ function createSnapshots(binding, backend) {
   let nativeSnapshots = backend.name === 'v8' && binding.profilerProblem() === null;
   const canary = nativeSnapshots ? new MemwatchCanary() : null;
   const ids = nativeSnapshots ? sharedIds() : null;
-  // Which open snapshot ids are native (the file route may take over later).
-  const native = [];
+  // Which open snapshot ids are native (the file route may take over later),
+  // in slots that are reused (0 = free): a push onto an emptied array would
+  // allocate its backing store inside the diff's window, and show in it.
+  const native = new Array(8).fill(0);
+  const markNative = (id) => {
+    const free = native.indexOf(0);
+    if (free >= 0) native[free] = id;
+    else native.push(id);
+  };
 
   /** V8's id for a value, 0 when its id map has none. */
   const idOf = (value) => backend.watcher.objectId(value);
@@ -216,7 +223,7 @@ function createSnapshots(binding, backend) {
     if (before === 0) {
       const id = nativeSnapshots ? firstNative(engineApart) : 0;
       if (id !== 0) {
-        native.push(id);
+        markNative(id);
         return id;
       }
       return withSnapshotFile(backend, (file) => store.loadFile(file, engineApart));
@@ -230,7 +237,7 @@ function createSnapshots(binding, backend) {
       return result;
     } finally {
       store.discard(before);
-      if (at >= 0) native.splice(at, 1);
+      if (at >= 0) native[at] = 0;
       closed(at >= 0);
     }
   }
@@ -246,7 +253,7 @@ function createSnapshots(binding, backend) {
   function discard(id) {
     if (!(id > 0) || !store.discard(id)) return;
     const at = native.indexOf(id);
-    if (at >= 0) native.splice(at, 1);
+    if (at >= 0) native[at] = 0;
     closed(at >= 0);
   }
 
