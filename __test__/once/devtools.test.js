@@ -385,7 +385,7 @@ function assertSamples(label, sampled, theirs) {
 
 /** memwatch's side of one file: the Summary and `paths` samples of `classes`. */
 function memwatch(file, classes, limit) {
-  const summary = cliJson('analyze', file, '--top', '100000000');
+  const summary = cliJson('analyze', file, '--top', '1000000');
   const sampled = [];
   for (const cls of classes) {
     const p = cliJson('paths', file, '--class', cls, '--limit', String(limit));
