@@ -88,6 +88,10 @@ impl Read for CancellableFile {
     }
 }
 
+/// The sender of a streamed source's chunks: shared by the source (`end`
+/// drops it) and its job (`abort` drops it), so the parser stops waiting.
+type ChunkSender = Arc<Mutex<Option<SyncSender<Vec<u8>>>>>;
+
 /// A snapshot being parsed (on its own thread) into a graph.
 #[napi]
 pub struct SnapshotSource {
@@ -96,7 +100,7 @@ pub struct SnapshotSource {
     cancel: Arc<AtomicBool>,
     // Shared with the job, which drops it on abort so the parser stops
     // waiting for chunks; in a Mutex so `end` takes `&self`.
-    tx: Arc<Mutex<Option<SyncSender<Vec<u8>>>>>,
+    tx: ChunkSender,
     thread: Arc<Mutex<Option<JoinHandle<ParseResult>>>>,
 }
 
@@ -565,7 +569,7 @@ pub struct AnalysisJob {
     state: Arc<JobState>,
     completion: Arc<Completion>,
     /// The sources' cancel flags and stream senders, for `abort`.
-    sources: Vec<(Arc<AtomicBool>, Arc<Mutex<Option<SyncSender<Vec<u8>>>>>)>,
+    sources: Vec<(Arc<AtomicBool>, ChunkSender)>,
 }
 
 fn start(

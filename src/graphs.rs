@@ -79,7 +79,9 @@ impl GraphStore {
     /// Nodes of a held snapshot (for the memory estimate of the next one).
     #[napi]
     pub fn node_count(&self, id: u32) -> f64 {
-        self.bases.get(&id).map_or(0.0, |b| b.snapshot_nodes() as f64)
+        self.bases
+            .get(&id)
+            .map_or(0.0, |b| b.snapshot_nodes() as f64)
     }
 
     /// Parses a `.heapsnapshot` file (the fallback route's first snapshot)
