@@ -1,7 +1,7 @@
 'use strict';
 // `require('memwatch/jest')`: the `toLeak` matcher.
 //
-//   require('memwatch/jest');                       // in a test file or setupFilesAfterEach
+//   require('memwatch/jest');                       // in a test file or a setupFilesAfterEnv module
 //   (with injectGlobals: false it registers through @jest/globals' expect)
 //   test('no leak', async () => {
 //     await expect(() => handler(req)).not.toLeak();           // sync or async functions

@@ -9,6 +9,7 @@
 // The same functions work in node:test: `test('x', () => iterate(fn))`.
 
 const memwatch = require('.');
+const { codedError } = require('./lib/errors');
 
 /** Allowed time for one leak test (GCs and, when suspected, a HeapDiff). */
 const TIMEOUT_MS = 60_000;
@@ -19,7 +20,10 @@ const TIMEOUT_MS = 60_000;
  */
 function itDoesNotLeak(title, fn, options) {
   if (typeof it !== 'function') {
-    throw new Error('itDoesNotLeak() needs mocha\'s global it(); use iterate() directly elsewhere');
+    throw codedError(
+      'ERR_MEMWATCH_MOCHA_IT',
+      "itDoesNotLeak() needs mocha's global it(); use iterate() directly elsewhere"
+    );
   }
   // eslint-disable-next-line no-undef
   return it(title, function () {

@@ -184,6 +184,51 @@ console.log(typeof register === 'function' && names.includes('memwatch.heap.curr
   assert.match(ok(sh('node', ['otel.mjs']), 'otel.mjs'), /^otel ok$/m);
 });
 
+/** README's code blocks whose first line is `// <file name>`, by that name. */
+function readmeFiles() {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const files = {};
+  for (const m of readme.matchAll(/```js\n\/\/ ([\w./-]+)\n([\s\S]*?)```/g)) files[m[1]] = m[2];
+  return files;
+}
+
+test("README's jest and mocha snippets, pasted as written, pass under real jest and mocha", () => {
+  const files = readmeFiles();
+  for (const name of ['jest.config.js', 'handler.test.js', '.mocharc.js', 'test/handler.spec.js']) {
+    assert.ok(files[name], `README has a block starting // ${name}`);
+  }
+  // The runners as the app would install them (symlinked from this repository's devDependencies).
+  for (const dep of ['jest', 'mocha']) {
+    const to = path.join(project, 'node_modules', dep);
+    if (!fs.existsSync(to)) fs.symlinkSync(path.join(ROOT, 'node_modules', dep), to);
+  }
+  const write = (dir, name) => {
+    fs.mkdirSync(path.dirname(path.join(project, dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(project, dir, name), files[name]);
+  };
+  write('jest-app', 'jest.config.js');
+  write('jest-app', 'handler.test.js');
+  const jest = sh('node', [path.join(project, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', '--ci'], {
+    cwd: path.join(project, 'jest-app'),
+  });
+  const report = JSON.parse(jest.stdout);
+  const jestResults = report.testResults.flatMap((f) => f.assertionResults.map((a) => [a.title, a.status]));
+  assert.deepStrictEqual(jestResults, [['handler does not leak', 'passed'], ['leakyHandler leaks', 'passed']], jest.stderr);
+
+  write('mocha-app', '.mocharc.js');
+  write('mocha-app', 'test/handler.spec.js');
+  const mocha = sh('node', [path.join(project, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'json'], {
+    cwd: path.join(project, 'mocha-app'),
+  });
+  const mochaReport = JSON.parse(mocha.stdout);
+  assert.deepStrictEqual(
+    [mochaReport.stats.passes, mochaReport.stats.failures],
+    [4, 0],
+    JSON.stringify(mochaReport.failures)
+  );
+  assert.strictEqual(mocha.status, 0);
+});
+
 test('types resolve under moduleResolution node16 and bundler, CJS and ESM, with @jest/globals', () => {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   // Type packages the app would have: @types/node, and jest's own (symlinked from the repository).
