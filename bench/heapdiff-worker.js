@@ -96,7 +96,8 @@ function memwatchRoute(memwatch, leakCount, examples) {
   const diff = hd.end({ examples });
   const t3 = nowMs();
   // Where the time went, from the addon's own clock (native backend only).
-  const phases = (memwatch._backend.watcher && memwatch._backend.watcher.lastPhases) || {};
+  const watcher = memwatch._backend && memwatch._backend.watcher; // none in @airbnb/node-memwatch
+  const phases = (watcher && watcher.lastPhases) || {};
   const row = diff.change.details.find((d) => d.what === 'LeakingClass');
   return {
     phase1Ms: t1 - t0,

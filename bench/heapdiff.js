@@ -167,10 +167,10 @@ function measureSize(objects, routes, runs, gcIterations, progress) {
   const raw = Object.fromEntries(routes.map((r) => [r, []]));
   for (let i = 0; i < runs; i++) {
     for (const route of routes) {
+      // A route that failed is not run again; the others go on.
+      if (raw[route].some((r) => r.error)) continue;
       progress(`${route}, ${fmtCount(objects)} objects${runs > 1 ? `, run ${i + 1}/${runs}` : ''}${gcIterations ? ', with GC loop' : ''}`);
-      const r = runChild(route, objects, gcIterations);
-      raw[route].push(r);
-      if (r.error) break;
+      raw[route].push(runChild(route, objects, gcIterations));
     }
   }
   return Object.fromEntries(routes.map((r) => [r, combine(raw[r])]));
