@@ -445,31 +445,6 @@ struct Completion {
 unsafe impl Send for Completion {}
 unsafe impl Sync for Completion {}
 
-unsafe extern "C" fn completion_call_js(
-    env: sys::napi_env,
-    js_callback: sys::napi_value,
-    _context: *mut c_void,
-    _data: *mut c_void,
-) {
-    if env.is_null() || js_callback.is_null() {
-        return;
-    }
-    let mut undefined = std::ptr::null_mut();
-    if sys::napi_get_undefined(env, &mut undefined) != sys::Status::napi_ok {
-        return;
-    }
-    // The JS callback catches its own errors (lib/analyze.js).
-    let mut result = std::ptr::null_mut();
-    sys::napi_call_function(
-        env,
-        undefined,
-        js_callback,
-        0,
-        std::ptr::null(),
-        &mut result,
-    );
-}
-
 unsafe extern "C" fn completion_finalize(
     _env: sys::napi_env,
     data: *mut c_void,
@@ -509,7 +484,8 @@ impl Completion {
             raw,
             Some(completion_finalize),
             std::ptr::null_mut(),
-            Some(completion_call_js),
+            // The JS callback catches its own errors (lib/analyze.js).
+            Some(crate::notify::call_js),
             &mut tsfn,
         );
         if status != sys::Status::napi_ok {

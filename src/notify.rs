@@ -19,7 +19,9 @@ pub struct Notifier {
 unsafe impl Send for Notifier {}
 unsafe impl Sync for Notifier {}
 
-unsafe extern "C" fn call_js(
+/// Calls the thread-safe function's JS callback with no arguments (shared
+/// by the GC notifier and analysis completions).
+pub(crate) unsafe extern "C" fn call_js(
     env: sys::napi_env,
     js_callback: sys::napi_value,
     _context: *mut c_void,
