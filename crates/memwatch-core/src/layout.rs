@@ -440,10 +440,7 @@ pub fn verify_heap_statistics(
     let want = |name: &'static str| reference.get(name).unwrap_or(0);
     let exact = [
         ("heap_size_limit", layout.heap_size_limit),
-        (
-            "number_of_native_contexts",
-            layout.number_of_native_contexts,
-        ),
+        ("number_of_native_contexts", layout.number_of_native_contexts),
         (
             "number_of_detached_contexts",
             layout.number_of_detached_contexts,
@@ -571,27 +568,17 @@ mod tests {
         assert_eq!(V8Version::parse("12.4-node.1"), Some(v(12, 4)));
         assert_eq!(V8Version::parse("garbage"), None);
         assert_eq!(V8Version::parse("13"), None);
-        for (version, size) in [
-            ("10.2.154", 112),
-            ("13.6.233", 112),
-            ("14.1.146", 112),
-            ("14.6.202", 120),
-        ] {
+        for (version, size) in [("10.2.154", 112), ("13.6.233", 112), ("14.1.146", 112), ("14.6.202", 120)] {
             match profile_for(version) {
                 ProfileChoice::Verified(p) => assert_eq!(p.heap_statistics.size, size, "{version}"),
                 other => panic!("{version}: {other:?}"),
             }
         }
-        let ProfileChoice::Verified(p26) = profile_for("14.6.202.34-node.40") else {
-            panic!()
-        };
+        let ProfileChoice::Verified(p26) = profile_for("14.6.202.34-node.40") else { panic!() };
         assert_eq!(p26.snapshot, SnapshotOverload::ContextNameResolver);
         assert_eq!(p26.utf8, Utf8Writer::WriteUtf8V2);
         // A V8 released after this build: the newest row, to be checked at start-up.
-        assert_eq!(
-            profile_for("15.0.1"),
-            ProfileChoice::Unverified(V8_PROFILES.last().unwrap())
-        );
+        assert_eq!(profile_for("15.0.1"), ProfileChoice::Unverified(V8_PROFILES.last().unwrap()));
         assert_eq!(profile_for("9.4.146"), ProfileChoice::Unsupported);
         assert_eq!(profile_for("x"), ProfileChoice::Unsupported);
         assert_eq!(heap_statistics_layout(v(9, 0)), None);
@@ -605,9 +592,7 @@ mod tests {
         }
         for p in V8_PROFILES {
             let f = p.heap_statistics.fields();
-            assert!(f
-                .iter()
-                .all(|o| o % 8 == 0 && o + 8 <= p.heap_statistics.size));
+            assert!(f.iter().all(|o| o % 8 == 0 && o + 8 <= p.heap_statistics.size));
             assert!(p.heap_statistics.size <= HEAP_STATISTICS_BUFFER);
         }
     }
@@ -705,24 +690,16 @@ mod tests {
     }
 
     const REAL: [u64; 11] = [
-        6_012_928,
-        262_144,
-        5_722_112,
-        4_341_012_328,
-        4_712_312,
-        4_345_298_944,
-        262_296,
-        1_638_689,
-        1_167_360,
-        1,
-        0,
+        6_012_928, 262_144, 5_722_112, 4_341_012_328, 4_712_312, 4_345_298_944, 262_296,
+        1_638_689, 1_167_360, 1, 0,
     ];
 
     #[test]
     fn the_strict_check_accepts_the_right_layout_and_moving_fields() {
         let l = V8_PROFILES.last().unwrap().heap_statistics;
-        let fill =
-            |vals: [u64; 11]| filled(&l.fields().iter().copied().zip(vals).collect::<Vec<_>>());
+        let fill = |vals: [u64; 11]| {
+            filled(&l.fields().iter().copied().zip(vals).collect::<Vec<_>>())
+        };
         let before = fill(REAL);
         let mut moved = REAL;
         moved[6] += 4096; // malloced_memory grew between the reads
@@ -744,29 +721,11 @@ mod tests {
             .fields()
             .iter()
             .zip(REAL)
-            .map(|(&off, val)| {
-                (
-                    if off >= l.used_heap_size {
-                        off + 8
-                    } else {
-                        off
-                    },
-                    val,
-                )
-            })
+            .map(|(&off, val)| (if off >= l.used_heap_size { off + 8 } else { off }, val))
             .collect();
         let buf = filled(&shifted);
         let err = verify_heap_statistics_strict(&l, &buf, &buf, &full_reference(REAL)).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                LayoutError::Mismatch {
-                    field: "used_heap_size",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, LayoutError::Mismatch { field: "used_heap_size", .. }), "{err}");
         // Too few fields to compare is not a pass either.
         let mut few = HeapStatisticsReference::default();
         few.set("used_heap_size", REAL[4]);
