@@ -97,6 +97,9 @@ pub struct Frames {
     by_position: HashMap<(i32, i32), u32>,
     /// Frames of script-less nodes, by name.
     by_name: HashMap<u32, u32>,
+    /// Frames without a known start position (the inspector's), by script
+    /// id, line, column and name.
+    by_place: HashMap<(i32, i32, i32, u32), u32>,
     sites: Vec<SiteKey>,
     site_ids: HashMap<SiteKey, u32>,
 }
@@ -178,24 +181,31 @@ impl<'a> ProfileBuilder<'a> {
     }
 
     /// Interns a frame. `position` is the function's start position in its
-    /// script, the cache key for [`known_frame`](Self::known_frame); for a
-    /// script-less node (`script_id == 0`) the frame is found by name.
+    /// script, the cache key of [`known_frame`](Self::known_frame) (the
+    /// native route knows it; the inspector's profile does not, and its
+    /// frames are found by script, line, column and name instead). A
+    /// script-less node (`script_id == 0`) is found by name.
     pub fn frame(
         &mut self,
         script_id: i32,
-        position: i32,
+        position: Option<i32>,
         function: &str,
         url: &str,
         line: i32,
         column: i32,
     ) -> u32 {
-        if let Some(f) = self.known_frame(script_id, position) {
+        if let Some(f) = position.and_then(|p| self.known_frame(script_id, p)) {
             return f;
         }
         let f = &mut *self.frames;
         let function = f.intern(function);
+        let place = (script_id, line, column, function);
         if script_id == 0 {
             if let Some(&id) = f.by_name.get(&function) {
+                return id;
+            }
+        } else if position.is_none() {
+            if let Some(&id) = f.by_place.get(&place) {
                 return id;
             }
         }
@@ -219,10 +229,16 @@ impl<'a> ProfileBuilder<'a> {
             column,
             site,
         });
-        if script_id == 0 {
-            f.by_name.insert(function, id);
-        } else {
-            f.by_position.insert((script_id, position), id);
+        match position {
+            _ if script_id == 0 => {
+                f.by_name.insert(function, id);
+            }
+            Some(p) => {
+                f.by_position.insert((script_id, p), id);
+            }
+            None => {
+                f.by_place.insert(place, id);
+            }
         }
         id
     }
@@ -288,18 +304,43 @@ struct SiteTotal {
 #[derive(Clone, Debug, Default)]
 struct Totals(Vec<SiteTotal>);
 
+/// The site each node's allocations count for: its own frame's, unless the
+/// frame has no script (a built-in such as `Map.prototype.set` or
+/// `Array.prototype.push`, script id 0), which allocates on behalf of the
+/// nearest scripted caller. V8's pseudo-frames ("(V8 API)", "(GC)"), which
+/// sit right under the root, keep their own.
+fn node_sites(profile: &Profile, frames: &Frames) -> Vec<u32> {
+    let mut out: Vec<u32> = Vec::with_capacity(profile.nodes.len());
+    // Whether out[i] came from a scripted frame (an inheritable site).
+    let mut scripted: Vec<bool> = Vec::with_capacity(profile.nodes.len());
+    for n in &profile.nodes {
+        let frame = frames.frame(n.frame);
+        let own = frame.map_or(u32::MAX, |f| f.site);
+        let has_script = frame.is_some_and(|f| f.script_id != 0);
+        let parent = (n.parent as usize) < out.len();
+        let (site, from_script) = if !has_script && parent && scripted[n.parent as usize] {
+            (out[n.parent as usize], true)
+        } else {
+            (own, has_script)
+        };
+        out.push(site);
+        scripted.push(from_script);
+    }
+    out
+}
+
 impl Totals {
-    fn of(profile: &Profile, frames: &Frames) -> Self {
+    fn of(profile: &Profile, sites: &[u32]) -> Self {
         let mut by_site: HashMap<u32, SiteTotal> = HashMap::new();
         let mut site_of_node: HashMap<u32, u32> = HashMap::with_capacity(profile.nodes.len());
-        for n in &profile.nodes {
-            let Some(frame) = frames.frame(n.frame) else {
+        for (n, &site) in profile.nodes.iter().zip(sites) {
+            if site == u32::MAX {
                 continue;
-            };
-            site_of_node.insert(n.node_id, frame.site);
+            }
+            site_of_node.insert(n.node_id, site);
             if n.self_bytes > 0 {
-                let t = by_site.entry(frame.site).or_insert(SiteTotal {
-                    site: frame.site,
+                let t = by_site.entry(site).or_insert(SiteTotal {
+                    site,
                     bytes: 0,
                     samples: 0,
                 });
@@ -307,9 +348,9 @@ impl Totals {
             }
         }
         for s in &profile.samples {
-            if let Some(site) = site_of_node.get(&s.node_id) {
-                let t = by_site.entry(*site).or_insert(SiteTotal {
-                    site: *site,
+            if let Some(&site) = site_of_node.get(&s.node_id) {
+                let t = by_site.entry(site).or_insert(SiteTotal {
+                    site,
                     bytes: 0,
                     samples: 0,
                 });
@@ -387,7 +428,8 @@ pub struct CanaryExpectation {
 pub struct SiteTracker {
     frames: Frames,
     reads: VecDeque<Read>,
-    latest: Option<(Profile, Totals)>,
+    /// The latest profile, its totals and the site of each of its nodes.
+    latest: Option<(Profile, Totals, Vec<u32>)>,
     marked: Option<Totals>,
 }
 
@@ -432,7 +474,8 @@ impl SiteTracker {
     /// Records a read. With `key` (the number of the full GC it followed),
     /// it can serve as the baseline of a later leak window.
     pub fn record(&mut self, profile: Profile, key: Option<u64>) {
-        let totals = Totals::of(&profile, &self.frames);
+        let sites = node_sites(&profile, &self.frames);
+        let totals = Totals::of(&profile, &sites);
         if let Some(key) = key {
             // Keys only grow; a read for the same GC replaces the older one.
             while self.reads.back().is_some_and(|r| r.key >= key) {
@@ -446,11 +489,11 @@ impl SiteTracker {
                 self.reads.pop_front();
             }
         }
-        self.latest = Some((profile, totals));
+        self.latest = Some((profile, totals, sites));
     }
 
     pub fn latest(&self) -> Option<&Profile> {
-        self.latest.as_ref().map(|(p, _)| p)
+        self.latest.as_ref().map(|(p, _, _)| p)
     }
 
     /// Sites whose live bytes grew most between the read that followed full
@@ -458,7 +501,7 @@ impl SiteTracker {
     /// later, so everything it holds is growth) and the latest read. Only
     /// sites that grew; at most `top`, most growth first.
     pub fn window(&self, start_key: u64, top: usize) -> Vec<SiteRecord> {
-        let Some((_, now)) = &self.latest else {
+        let Some((_, now, _)) = &self.latest else {
             return Vec::new();
         };
         let base = self.reads.iter().rev().find(|r| r.key <= start_key);
@@ -480,7 +523,7 @@ impl SiteTracker {
     /// (the first call: since the profiler started), at most `top` sites.
     /// Remembers this read as the next call's baseline.
     pub fn current(&mut self, top: usize, order: SiteOrder) -> Vec<SiteRecord> {
-        let Some((_, now)) = &self.latest else {
+        let Some((_, now, _)) = &self.latest else {
             return Vec::new();
         };
         let empty = Totals::default();
@@ -533,19 +576,21 @@ impl SiteTracker {
         )
     }
 
-    /// The path (innermost first, the root left out) to the node of `site`
-    /// with the most live bytes in the latest profile.
+    /// The path (innermost first, the root left out) to the node counted
+    /// for `site` with the most live bytes in the latest profile. It starts
+    /// with the built-in that allocated, if one did ("set", then the
+    /// function that called `map.set`).
     fn stack(&self, site: u32) -> Vec<String> {
-        let Some((profile, _)) = &self.latest else {
+        let Some((profile, _, sites)) = &self.latest else {
             return Vec::new();
         };
-        let site_of = |n: &ProfileNode| self.frames.frame(n.frame).map(|f| f.site);
         let best = profile
             .nodes
             .iter()
+            .zip(sites)
             .enumerate()
-            .filter(|(_, n)| site_of(n) == Some(site))
-            .max_by_key(|(i, n)| (n.self_bytes, std::cmp::Reverse(*i)))
+            .filter(|(_, (_, s))| **s == site)
+            .max_by_key(|(i, (n, _))| (n.self_bytes, std::cmp::Reverse(*i)))
             .map(|(i, _)| i);
         let mut out = Vec::new();
         let mut at = best;
@@ -557,10 +602,8 @@ impl SiteTracker {
             if let Some(frame) = self.frames.frame(node.frame) {
                 out.push(self.frame_line(frame));
             }
+            // Parents come before children (the builder checks), so this ends.
             at = Some(node.parent as usize);
-            if out.len() > profile.nodes.len() {
-                break; // a cycle cannot be built, but never loop forever
-            }
         }
         out
     }
@@ -569,7 +612,7 @@ impl SiteTracker {
     /// JSON (`{ head, samples }`), which is what DevTools saves and opens as
     /// a `.heapprofile`: 0-based line and column numbers, string script ids.
     pub fn inspector_json(&self) -> Option<String> {
-        let (profile, _) = self.latest.as_ref()?;
+        let (profile, _, _) = self.latest.as_ref()?;
         Some(to_inspector_json(profile, &self.frames))
     }
 
@@ -579,7 +622,7 @@ impl SiteTracker {
     /// samples that agree with what it allocated. A read that passes this
     /// had every field of the tree where the layout table says it is.
     pub fn check_canary(&self, expect: &CanaryExpectation) -> Result<(), String> {
-        let (profile, _) = self.latest.as_ref().ok_or("no profile was read")?;
+        let (profile, _, _) = self.latest.as_ref().ok_or("no profile was read")?;
         let frames = &self.frames;
         let root = profile
             .nodes
@@ -795,7 +838,7 @@ mod tests {
         fn frame(&mut self, name: &str, line: i32) -> u32 {
             self.b.frame(
                 if name.starts_with('(') { 0 } else { 7 },
-                line * 100,
+                Some(line * 100),
                 name,
                 if name.starts_with('(') {
                     ""
@@ -934,16 +977,16 @@ mod tests {
     fn frames_are_cached_by_script_position_and_sites_merge_call_paths() {
         let mut tr = SiteTracker::new();
         let mut b = tr.builder();
-        let f1 = b.frame(3, 120, "alloc", "/a.js", 4, 9);
+        let f1 = b.frame(3, Some(120), "alloc", "/a.js", 4, 9);
         assert_eq!(b.known_frame(3, 120), Some(f1));
         assert_eq!(b.known_frame(3, 121), None);
         assert_eq!(b.known_frame(0, 0), None);
         // The same function text in a re-evaluated script: another frame,
         // the same site.
-        let f2 = b.frame(4, 120, "alloc", "/a.js", 4, 9);
+        let f2 = b.frame(4, Some(120), "alloc", "/a.js", 4, 9);
         assert_ne!(f1, f2);
-        let r0 = b.frame(0, 0, "(root)", "", 0, 0);
-        assert_eq!(b.frame(0, 0, "(root)", "", 0, 0), r0);
+        let r0 = b.frame(0, None, "(root)", "", 0, 0);
+        assert_eq!(b.frame(0, None, "(root)", "", 0, 0), r0);
         let r = b.node(None, r0, 1, 0).unwrap();
         let a = b.node(Some(r), f1, 2, 300).unwrap();
         b.node(Some(a), f2, 3, 700).unwrap();
@@ -957,13 +1000,61 @@ mod tests {
             vec!["alloc (/a.js:4:9)", "alloc (/a.js:4:9)"]
         );
         assert_eq!(tr.frames().site_count(), 2);
+        // Without positions (the inspector route): found by place and name.
+        let mut b = tr.builder();
+        let g = b.frame(3, None, "alloc", "/a.js", 4, 9);
+        assert_eq!(b.frame(3, None, "alloc", "/a.js", 4, 9), g);
+        assert_ne!(b.frame(3, None, "other", "/a.js", 4, 9), g);
+        assert_ne!(g, f1);
+        assert_eq!(
+            tr.frames().frame(g).unwrap().site,
+            tr.frames().frame(f1).unwrap().site
+        );
+    }
+
+    #[test]
+    fn built_ins_count_for_their_scripted_caller_and_pseudo_frames_for_themselves() {
+        let mut tr = SiteTracker::new();
+        let mut b = tr.builder();
+        let root = b.frame(0, None, "(root)", "", 0, 0);
+        let handler = b.frame(7, Some(50), "handleLogin", "/app/server.js", 10, 27);
+        let set = b.frame(0, None, "set", "", 0, 0);
+        let api = b.frame(0, None, "(V8 API)", "", 0, 0);
+        let r = b.node(None, root, 1, 0).unwrap();
+        let h = b.node(Some(r), handler, 2, 3000).unwrap();
+        b.node(Some(h), set, 3, 5000).unwrap();
+        let a = b.node(Some(r), api, 4, 700).unwrap();
+        // A built-in with no scripted caller keeps its own site.
+        b.node(Some(a), set, 5, 100).unwrap();
+        b.sample(3, 5000, 1).unwrap();
+        b.sample(2, 3000, 2).unwrap();
+        let p = b.finish();
+        tr.record(p, Some(1));
+        let sites = tr.window(0, 10);
+        let got: Vec<_> = sites
+            .iter()
+            .map(|s| (s.function.as_str(), s.live_bytes, s.samples))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("handleLogin", 8000, 2),
+                ("(V8 API)", 700, 0),
+                ("set", 100, 0)
+            ]
+        );
+        assert_eq!(
+            sites[0].stack,
+            vec!["set", "handleLogin (/app/server.js:10:27)"]
+        );
+        assert_eq!(sites[1].stack, vec!["(V8 API)"]);
     }
 
     #[test]
     fn the_builder_refuses_malformed_trees() {
         let mut tr = SiteTracker::new();
         let mut b = tr.builder();
-        let f = b.frame(0, 0, "(root)", "", 0, 0);
+        let f = b.frame(0, None, "(root)", "", 0, 0);
         assert_eq!(b.node(Some(0), f, 1, 0), Err(SitesError::BadRoot));
         b.node(None, f, 1, 0).unwrap();
         assert_eq!(b.node(None, f, 2, 0), Err(SitesError::BadRoot));
@@ -973,9 +1064,9 @@ mod tests {
 
     fn canary_profile(tr: &mut SiteTracker, line: i32, bytes: u64, sampled: u64) {
         let mut b = tr.builder();
-        let root = b.frame(0, 0, "(root)", "", 0, 0);
-        let caller = b.frame(9, 10, "canaryCaller", "memwatch:canary", 2, 40);
-        let canary = b.frame(9, 90, "canary", "memwatch:canary", line, 34);
+        let root = b.frame(0, None, "(root)", "", 0, 0);
+        let caller = b.frame(9, Some(10), "canaryCaller", "memwatch:canary", 2, 40);
+        let canary = b.frame(9, Some(90), "canary", "memwatch:canary", line, 34);
         let r = b.node(None, root, 1, 0).unwrap();
         let c = b.node(Some(r), caller, 2, 0).unwrap();
         b.node(Some(c), canary, 3, bytes).unwrap();
@@ -1019,7 +1110,7 @@ mod tests {
         let mut empty = SiteTracker::new();
         assert!(empty.check_canary(&expectation()).is_err());
         let mut b = empty.builder();
-        let f = b.frame(0, 0, "(root)", "", 0, 0);
+        let f = b.frame(0, None, "(root)", "", 0, 0);
         b.node(None, f, 1, 0).unwrap();
         let p = b.finish();
         empty.record(p, None);
