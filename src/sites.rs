@@ -11,13 +11,17 @@
 //! route is used only after the canary (`SiteSampler::canary`) passed.
 
 use crate::errors::{self, coded, guard, Code, OrInternal, Result};
+use crate::notify::check;
 use crate::v8;
 use crate::watcher::GcWatcher;
 use memwatch_core::sites::{
     CanaryExpectation, SiteOrder, SiteRecord, SiteTracker as CoreTracker, MAX_NODES,
 };
 use napi::bindgen_prelude::*;
-use std::sync::Mutex;
+use napi::sys;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A number outside its range (Node's code for the same check).
 pub const OUT_OF_RANGE: Code = Code("ERR_OUT_OF_RANGE");
@@ -314,13 +318,52 @@ impl JsSiteTracker {
     }
 }
 
-/// V8's sampling heap profiler of the calling thread's isolate.
-#[napi]
-pub struct SiteSampler {
+/// What the environment cleanup hook needs: the profiler is stopped before
+/// the isolate is torn down. V8 (Node 24, 26) crashes at a natural exit if
+/// a sampling profiler still holds live samples then ("Check failed:
+/// node->IsInUse()", or a bad free), as the global handles of its samples
+/// are released before the profiler; Node's own --heap-prof stops first too.
+struct SamplerState {
     api: &'static v8::SamplingApi,
     isolate: *mut v8::Isolate,
     /// Whether the profiler running now was started here (and may be stopped).
-    owned: bool,
+    owned: AtomicBool,
+}
+
+// The isolate pointer is only used on the isolate's own thread: from JS
+// calls and from its environment's cleanup hook.
+unsafe impl Send for SamplerState {}
+unsafe impl Sync for SamplerState {}
+
+impl SamplerState {
+    /// Stops the profiler if it is ours.
+    fn stop_owned(&self) -> bool {
+        if !self.owned.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        // SAFETY: on the isolate's thread (a JS call or its environment's
+        // cleanup, while the isolate lives), outside a GC; the running
+        // profiler is ours.
+        unsafe { self.api.stop(self.isolate) };
+        true
+    }
+}
+
+/// Stops our profiler when the environment (the main thread at exit, or a
+/// worker, however it ends) is torn down.
+unsafe extern "C" fn env_cleanup(arg: *mut c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `arg` came from Arc::into_raw in SiteSampler::new; Node
+        // calls each cleanup hook once.
+        let state = unsafe { Arc::from_raw(arg as *const SamplerState) };
+        state.stop_owned();
+    });
+}
+
+/// V8's sampling heap profiler of the calling thread's isolate.
+#[napi]
+pub struct SiteSampler {
+    state: Arc<SamplerState>,
 }
 
 fn check_options(interval: f64, stack_depth: u32) -> Result<(u64, i32)> {
@@ -347,18 +390,28 @@ impl SiteSampler {
     /// Throws `ERR_MEMWATCH_NATIVE_UNAVAILABLE` where the binding cannot
     /// reach the profiler (the JS side then uses the inspector).
     #[napi(constructor)]
-    pub fn new() -> Result<Self> {
+    pub fn new(env: Env) -> Result<Self> {
         guard(|| {
             let api = v8::sampling_api().map_err(unavailable)?;
             let isolate = v8::api()
                 .map_err(unavailable)?
                 .current_isolate()
                 .map_err(unavailable)?;
-            Ok(Self {
+            let state = Arc::new(SamplerState {
                 api,
                 isolate,
-                owned: false,
-            })
+                owned: AtomicBool::new(false),
+            });
+            let arg = Arc::into_raw(state.clone()) as *mut c_void;
+            // SAFETY: valid env; `arg` is released by env_cleanup.
+            if let Err(e) =
+                check(unsafe { sys::napi_add_env_cleanup_hook(env.raw(), Some(env_cleanup), arg) })
+            {
+                // SAFETY: not registered, so reclaim the reference here.
+                drop(unsafe { Arc::from_raw(arg as *const SamplerState) });
+                return Err(e).or_internal();
+            }
+            Ok(Self { state })
         })
     }
 
@@ -368,41 +421,35 @@ impl SiteSampler {
     pub fn start(&mut self, interval: f64, stack_depth: u32) -> Result<bool> {
         guard(|| {
             let (interval, depth) = check_options(interval, stack_depth)?;
-            if self.owned {
+            let s = &self.state;
+            if s.owned.load(Ordering::SeqCst) {
                 return Ok(true);
             }
             // SAFETY: on the isolate's thread (JS called us), outside a GC;
             // interval and depth are positive (checked above).
-            self.owned = unsafe { self.api.start(self.isolate, interval, depth) };
-            Ok(self.owned)
+            let started = unsafe { s.api.start(s.isolate, interval, depth) };
+            s.owned.store(started, Ordering::SeqCst);
+            Ok(started)
         })
     }
 
     /// Stops the profiler if it is ours; returns whether it stopped one.
     #[napi]
     pub fn stop(&mut self) -> Result<bool> {
-        guard(|| {
-            if !self.owned {
-                return Ok(false);
-            }
-            self.owned = false;
-            // SAFETY: as in `start`; the running profiler is ours.
-            unsafe { self.api.stop(self.isolate) };
-            Ok(true)
-        })
+        guard(|| Ok(self.state.stop_owned()))
     }
 
     /// Whether the running profiler was started here.
     #[napi(getter)]
     pub fn owned(&self) -> bool {
-        self.owned
+        self.state.owned.load(Ordering::SeqCst)
     }
 
     /// Forgets that the profiler was ours (someone stopped it: reading
     /// found none running).
     #[napi]
     pub fn disown(&mut self) {
-        self.owned = false;
+        self.state.owned.store(false, Ordering::SeqCst);
     }
 
     /// Reads the profile into `tracker` (keyed by `key`, the full GC it
@@ -419,10 +466,10 @@ impl SiteSampler {
         guard(|| {
             let key = key.filter(|k| k.is_finite() && *k >= 0.0).map(|k| k as u64);
             let mut builder = tracker.inner.builder();
+            let s = &self.state;
             // SAFETY: on the isolate's thread, from JS, outside a GC.
-            let read = watcher.without_samples(|| unsafe {
-                self.api.read(env.raw(), self.isolate, &mut builder)
-            });
+            let read = watcher
+                .without_samples(|| unsafe { s.api.read(env.raw(), s.isolate, &mut builder) });
             match read {
                 Ok(true) => {
                     let profile = builder.finish();
@@ -478,9 +525,10 @@ impl SiteSampler {
     ) -> std::result::Result<(), String> {
         // SAFETY: on the isolate's thread, from JS, outside a GC; nothing is
         // called through the vtable here, only compared.
-        let vtable = unsafe { v8::verify_vtable(self.api, env.raw(), self.isolate) }
+        let s = &self.state;
+        let vtable = unsafe { v8::verify_vtable(s.api, env.raw(), s.isolate) }
             .map_err(|e| format!("sampling canary: {e}"))?;
-        if !self.api.verified && vtable != v8::VtableCheck::Confirmed {
+        if !s.api.verified && vtable != v8::VtableCheck::Confirmed {
             return Err(format!(
                 "sampling canary: V8 {} is newer than the layout table and node does not export the symbols that would confirm its AllocationProfile vtable",
                 v8::runtime().map(|r| r.version.as_str()).unwrap_or("?")
