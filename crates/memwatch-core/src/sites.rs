@@ -622,7 +622,7 @@ impl SiteTracker {
     /// samples that agree with what it allocated. A read that passes this
     /// had every field of the tree where the layout table says it is.
     pub fn check_canary(&self, expect: &CanaryExpectation) -> Result<(), String> {
-        let (profile, _, _) = self.latest.as_ref().ok_or("no profile was read")?;
+        let (profile, _, sites) = self.latest.as_ref().ok_or("no profile was read")?;
         let frames = &self.frames;
         let root = profile
             .nodes
@@ -643,59 +643,71 @@ impl SiteTracker {
                 .frame(n.frame)
                 .is_some_and(|f| frames.string(f.function) == name)
         };
-        let found: Vec<&ProfileNode> = profile
+        // The canary may sit on more than one path: a built-in it calls
+        // (`push`) adds a frame, so a stack cut at the configured depth
+        // loses a different outermost frame.
+        let found: Vec<(usize, &ProfileNode)> = profile
             .nodes
             .iter()
-            .filter(|n| is(n, &expect.function))
+            .enumerate()
+            .filter(|(_, n)| is(n, &expect.function))
             .collect();
-        let node = match found.as_slice() {
-            [] => return Err(format!("no node for {}", expect.function)),
-            [n] => *n,
-            _ => return Err(format!("{} nodes for {}", found.len(), expect.function)),
+        let Some(&(first, _)) = found.first() else {
+            return Err(format!("no node for {}", expect.function));
         };
-        let frame = frames.frame(node.frame).ok_or("canary frame missing")?;
-        let (url, line, column) = (frames.string(frame.url), frame.line, frame.column);
-        if url != expect.url || line != expect.line as i32 || column != expect.column as i32 {
-            return Err(format!(
-                "{} reads as {url}:{line}:{column}, expected {}:{}:{}",
-                expect.function, expect.url, expect.line, expect.column
-            ));
+        for (_, node) in &found {
+            let frame = frames.frame(node.frame).ok_or("canary frame missing")?;
+            let (url, line, column) = (frames.string(frame.url), frame.line, frame.column);
+            if url != expect.url || line != expect.line as i32 || column != expect.column as i32 {
+                return Err(format!(
+                    "{} reads as {url}:{line}:{column}, expected {}:{}:{}",
+                    expect.function, expect.url, expect.line, expect.column
+                ));
+            }
+            let parent = profile.nodes.get(node.parent as usize);
+            if !parent.is_some_and(|p| is(p, &expect.caller)) {
+                return Err(format!(
+                    "{} is not called from {}",
+                    expect.function, expect.caller
+                ));
+            }
         }
-        let parent = profile
+        // What the canary's site holds: its nodes and the built-ins they called.
+        let site = sites[first];
+        let counted: HashMap<u32, bool> = profile
             .nodes
-            .get(node.parent as usize)
-            .ok_or("canary node has no parent")?;
-        if !is(parent, &expect.caller) {
-            return Err(format!(
-                "{} is not called from {}",
-                expect.function, expect.caller
-            ));
-        }
+            .iter()
+            .zip(sites)
+            .map(|(n, s)| (n.node_id, *s == site))
+            .collect();
+        let bytes: u64 = profile
+            .nodes
+            .iter()
+            .zip(sites)
+            .filter(|(_, s)| **s == site)
+            .map(|(n, _)| n.self_bytes)
+            .sum();
         let (lo, hi) = (
             expect.retained_bytes / 3,
             expect.retained_bytes.saturating_mul(3),
         );
-        if node.self_bytes < lo || node.self_bytes > hi {
+        if bytes < lo || bytes > hi {
             return Err(format!(
-                "{} holds an estimated {} bytes, expected about {}",
-                expect.function, node.self_bytes, expect.retained_bytes
+                "{} holds an estimated {bytes} bytes, expected about {}",
+                expect.function, expect.retained_bytes
             ));
         }
         let samples: Vec<&ProfileSample> = profile
             .samples
             .iter()
-            .filter(|s| s.node_id == node.node_id)
+            .filter(|s| counted.get(&s.node_id) == Some(&true))
             .collect();
         let sampled: u64 = samples.iter().map(|s| s.bytes).sum();
-        if samples.is_empty()
-            || sampled < node.self_bytes * 3 / 4
-            || sampled > node.self_bytes * 5 / 4
-        {
+        if samples.is_empty() || sampled < bytes * 3 / 4 || sampled > bytes * 5 / 4 {
             return Err(format!(
-                "{} samples of {} add up to {sampled} bytes, its node says {}",
+                "{} samples of {} add up to {sampled} bytes, its nodes say {bytes}",
                 samples.len(),
                 expect.function,
-                node.self_bytes
             ));
         }
         let mut ordinals: Vec<u64> = profile.samples.iter().map(|s| s.ordinal).collect();
@@ -1092,6 +1104,30 @@ mod tests {
     fn the_canary_accepts_a_faithful_read() {
         let mut tr = SiteTracker::new();
         canary_profile(&mut tr, 3, 262_000, 262_000);
+        assert_eq!(tr.check_canary(&expectation()), Ok(()));
+    }
+
+    #[test]
+    fn the_canary_may_sit_on_two_cut_paths_and_count_its_built_ins() {
+        let mut tr = SiteTracker::new();
+        let mut b = tr.builder();
+        let root = b.frame(0, None, "(root)", "", 0, 0);
+        let outer = b.frame(9, Some(1), "outer", "/x.js", 1, 1);
+        let caller = b.frame(9, Some(10), "canaryCaller", "memwatch:canary", 2, 40);
+        let canary = b.frame(9, Some(90), "canary", "memwatch:canary", 3, 34);
+        let push = b.frame(0, None, "push", "", 0, 0);
+        let r = b.node(None, root, 1, 0).unwrap();
+        let o = b.node(Some(r), outer, 2, 0).unwrap();
+        let c1 = b.node(Some(o), caller, 3, 0).unwrap();
+        b.node(Some(c1), canary, 4, 200_000).unwrap();
+        let c2 = b.node(Some(r), caller, 5, 0).unwrap();
+        let k2 = b.node(Some(c2), canary, 6, 0).unwrap();
+        b.node(Some(k2), push, 7, 62_000).unwrap();
+        for (i, (node, bytes)) in [(4, 100_000), (4, 100_000), (7, 62_000)].iter().enumerate() {
+            b.sample(*node, *bytes, i as u64).unwrap();
+        }
+        let p = b.finish();
+        tr.record(p, None);
         assert_eq!(tr.check_canary(&expectation()), Ok(()));
     }
 
