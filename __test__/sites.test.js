@@ -130,6 +130,54 @@ test('memwatch.sites() and writeHeapProfile(): the live profile by site, and a .
   assert.strictEqual(leaky.callFrame.lineNumber, LEAKY_LINE + 2 - 1, '0-based, as the inspector writes it');
 });
 
+test("the native route's .heapprofile is the inspector's own serialization of the same profile", () => {
+  // V8's inspector serializes the running profiler itself (its
+  // getSamplingProfile); memwatch's native route read the same profiler a
+  // moment earlier through the layout table. Nothing is collected in
+  // between (memwatch starts its profiler without kSamplingForceGC), so
+  // every node and sample memwatch read must be there, identical.
+  const file = path.join(work, 'compare.heapprofile');
+  const { result } = runScenario(`${PRELUDE}
+    memwatch.configure({ sampling: { interval: 8 * 1024, stackDepth: 32 } });
+    memwatch.sites();
+    leakyAdd(60000);
+    // More sites: twelve functions of their own (one script each).
+    for (let k = 0; k < 12; k++) new Function('kept', 'n', 'for (let i = 0; i < n; i++) kept.push({ k: ' + k + ', i });')(kept, 4000);
+    const route = memwatch.sampling.route;
+    memwatch.writeHeapProfile(${JSON.stringify(file)});
+    const session = new (require('inspector').Session)(); session.connect();
+    let theirs = null;
+    session.post('HeapProfiler.getSamplingProfile', (e, r) => { theirs = e ? { error: e.message } : r.profile; });
+    done({ route, theirs });
+  `);
+  assert.strictEqual(result.route, 'native');
+  const ours = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const index = (profile) => {
+    const byId = new Map();
+    const walk = (n, parent) => { byId.set(n.id, { n, parent }); n.children.forEach((c) => walk(c, n.id)); };
+    walk(profile.head, null);
+    return byId;
+  };
+  const mine = index(ours);
+  const v8s = index(result.theirs);
+  assert.ok(mine.size >= 20, `${mine.size} nodes`);
+  let same = 0;
+  for (const [id, { n, parent }] of mine) {
+    const other = v8s.get(id);
+    assert.ok(other, `node ${id} (${n.callFrame.functionName}) is not in V8's serialization`);
+    assert.deepStrictEqual(n.callFrame, other.n.callFrame, `node ${id}`);
+    assert.strictEqual(parent, other.parent, `parent of node ${id}`);
+    assert.ok(other.n.selfSize >= n.selfSize, `node ${id}: ${n.selfSize} > ${other.n.selfSize}`);
+    if (other.n.selfSize === n.selfSize) same++;
+  }
+  // Only the scenario's own code allocates between the two reads.
+  assert.ok(mine.size - same <= 2, `${same} of ${mine.size} nodes have the same size`);
+  const key = (s) => `${s.nodeId}/${s.size}/${s.ordinal}`;
+  const v8Samples = new Set(result.theirs.samples.map(key));
+  assert.ok(ours.samples.length > 100);
+  for (const s of ours.samples) assert.ok(v8Samples.has(key(s)), `sample ${key(s)} is not in V8's serialization`);
+});
+
 test('configure({ sampling: false }) turns sampling off: leak.sites is empty and sites() says why', () => {
   const { result } = runScenario(`${PRELUDE}
     memwatch.configure({ sampling: false });
