@@ -329,37 +329,73 @@ fn node_sites(profile: &Profile, frames: &Frames) -> Vec<u32> {
     out
 }
 
+/// V8 node id -> the site its allocations count for. V8 numbers nodes as it
+/// creates them and never reuses a number, so ids are usually dense enough
+/// for a plain table; after long runs with much pruning, a hash map.
+enum SiteOfNode {
+    Dense(Vec<u32>),
+    Sparse(HashMap<u32, u32>),
+}
+
+impl SiteOfNode {
+    fn new(profile: &Profile, sites: &[u32]) -> Self {
+        let max = profile.nodes.iter().map(|n| n.node_id).max().unwrap_or(0) as usize;
+        if max <= profile.nodes.len() * 4 + 1024 {
+            let mut table = vec![u32::MAX; max + 1];
+            for (n, &site) in profile.nodes.iter().zip(sites) {
+                table[n.node_id as usize] = site;
+            }
+            SiteOfNode::Dense(table)
+        } else {
+            SiteOfNode::Sparse(
+                profile
+                    .nodes
+                    .iter()
+                    .zip(sites)
+                    .map(|(n, &site)| (n.node_id, site))
+                    .collect(),
+            )
+        }
+    }
+
+    fn get(&self, node_id: u32) -> u32 {
+        match self {
+            SiteOfNode::Dense(t) => t.get(node_id as usize).copied().unwrap_or(u32::MAX),
+            SiteOfNode::Sparse(m) => m.get(&node_id).copied().unwrap_or(u32::MAX),
+        }
+    }
+}
+
 impl Totals {
-    fn of(profile: &Profile, sites: &[u32]) -> Self {
-        let mut by_site: HashMap<u32, SiteTotal> = HashMap::new();
-        let mut site_of_node: HashMap<u32, u32> = HashMap::with_capacity(profile.nodes.len());
+    /// Live bytes and samples per site; `sites[i]` is node i's site
+    /// (`u32::MAX`: none), `site_count` the number of sites known.
+    fn of(profile: &Profile, sites: &[u32], site_count: usize) -> Self {
+        let mut bytes = vec![0u64; site_count];
+        let mut samples = vec![0u32; site_count];
         for (n, &site) in profile.nodes.iter().zip(sites) {
-            if site == u32::MAX {
-                continue;
-            }
-            site_of_node.insert(n.node_id, site);
-            if n.self_bytes > 0 {
-                let t = by_site.entry(site).or_insert(SiteTotal {
-                    site,
-                    bytes: 0,
-                    samples: 0,
-                });
-                t.bytes = t.bytes.saturating_add(n.self_bytes);
+            if let Some(b) = bytes.get_mut(site as usize) {
+                *b = b.saturating_add(n.self_bytes);
             }
         }
+        let site_of = SiteOfNode::new(profile, sites);
         for s in &profile.samples {
-            if let Some(&site) = site_of_node.get(&s.node_id) {
-                let t = by_site.entry(site).or_insert(SiteTotal {
-                    site,
-                    bytes: 0,
-                    samples: 0,
-                });
-                t.samples = t.samples.saturating_add(1);
+            if let Some(c) = samples.get_mut(site_of.get(s.node_id) as usize) {
+                *c = c.saturating_add(1);
             }
         }
-        let mut v: Vec<SiteTotal> = by_site.into_values().collect();
-        v.sort_unstable_by_key(|t| t.site);
-        Totals(v)
+        Totals(
+            bytes
+                .iter()
+                .zip(&samples)
+                .enumerate()
+                .filter(|(_, (b, c))| **b > 0 || **c > 0)
+                .map(|(site, (&bytes, &samples))| SiteTotal {
+                    site: site as u32,
+                    bytes,
+                    samples,
+                })
+                .collect(),
+        )
     }
 
     fn get(&self, site: u32) -> Option<&SiteTotal> {
@@ -475,7 +511,7 @@ impl SiteTracker {
     /// it can serve as the baseline of a later leak window.
     pub fn record(&mut self, profile: Profile, key: Option<u64>) {
         let sites = node_sites(&profile, &self.frames);
-        let totals = Totals::of(&profile, &sites);
+        let totals = Totals::of(&profile, &sites, self.frames.site_count());
         if let Some(key) = key {
             // Keys only grow; a read for the same GC replaces the older one.
             while self.reads.back().is_some_and(|r| r.key >= key) {
@@ -1060,6 +1096,36 @@ mod tests {
             vec!["set", "handleLogin (/app/server.js:10:27)"]
         );
         assert_eq!(sites[1].stack, vec!["(V8 API)"]);
+    }
+
+    #[test]
+    fn samples_find_their_site_whether_node_ids_are_dense_or_sparse() {
+        for far in [9, 50_000_000] {
+            let mut tr = SiteTracker::new();
+            let mut b = tr.builder();
+            let root = b.frame(0, None, "(root)", "", 0, 0);
+            let f = b.frame(7, Some(1), "f", "/a.js", 1, 1);
+            let g = b.frame(7, Some(2), "g", "/a.js", 2, 1);
+            let r = b.node(None, root, 1, 0).unwrap();
+            b.node(Some(r), f, 2, 100).unwrap();
+            b.node(Some(r), g, far, 300).unwrap();
+            b.sample(2, 100, 1).unwrap();
+            b.sample(far, 150, 2).unwrap();
+            b.sample(far, 150, 3).unwrap();
+            b.sample(12345, 1, 4).unwrap(); // a node the tree does not have
+            let p = b.finish();
+            tr.record(p, Some(1));
+            let got: Vec<_> = tr
+                .window(0, 10)
+                .iter()
+                .map(|s| (s.function.clone(), s.live_bytes, s.samples))
+                .collect();
+            assert_eq!(
+                got,
+                vec![("g".into(), 300, 2), ("f".into(), 100, 1)],
+                "{far}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,102 @@
+'use strict';
+// `npm run bench:sites`: what leak sites cost a process, and how fast a
+// profile read is.
+//   1. Two workloads — GC-heavy churn (bench/gc-churn.js's) and a
+//      request-shaped one (router, handlers, a session table in steady
+//      state) — each with no listener and with a `leak` listener (the
+//      sampling heap profiler on, at the default interval and at 128 KiB;
+//      and, to separate its share, sampling off), alternating fresh
+//      processes: wall-time ratios of the medians against no listener
+//      (target <= 1.02 at the default interval).
+//   2. With --callgrind: the same runs (smaller) under valgrind's callgrind,
+//      as instruction-count ratios: independent of other load on a shared
+//      machine, unlike wall time.
+//   3. bench/sites-read.js: one profile read on a heap of 1M objects with
+//      about 10k sites (target <= 5 ms), native and inspector routes.
+// Options: --runs N (pairs, default 7), --iterations N (default 2e7),
+// --workloads churn,requests, --callgrind, --skip-read.
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { parser } = require('./options');
+
+const { option, whole, list } = parser(
+  'node bench/sites.js [--runs 7] [--iterations 2e7] [--workloads churn,requests] [--callgrind] [--skip-read]'
+);
+const runs = whole(option('runs', '7'), 'runs', 1);
+const iterations = whole(Number(option('iterations', '2e7')), 'iterations', 1000);
+const workloads = list('workloads', ['churn', 'requests']);
+const MODES = ['none', 'leak', 'leak-128k', 'leak-nosample'];
+const script = path.join(__dirname, 'sites-workload.js');
+const NODE_ARGS = ['--max-semi-space-size=1'];
+
+function once(workload, mode, n = iterations) {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, script, workload, mode, String(n)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${workload}/${mode} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+console.log(`memwatch leak sites: node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}; ` +
+  `${runs} rounds of ${iterations} iterations per mode, ${NODE_ARGS.join(' ')}`);
+for (const workload of workloads) {
+  once(workload, 'none'); // warm the file cache
+  const times = Object.fromEntries(MODES.map((m) => [m, []]));
+  const last = {};
+  for (let i = 0; i < runs; i++) {
+    // Rotate the order so drift (other load, thermal) hits every mode alike.
+    const order = MODES.map((_, k) => MODES[(i + k) % MODES.length]);
+    for (const mode of order) {
+      const r = once(workload, mode);
+      times[mode].push(r.ms);
+      last[mode] = r;
+    }
+  }
+  const base = median(times.none);
+  console.log(`\n${workload}: no listener median ${base.toFixed(0)} ms (runs ${times.none.map((x) => x.toFixed(0)).join(' ')})`);
+  for (const mode of MODES.slice(1)) {
+    const ratio = median(times[mode]) / base;
+    const fastest = Math.min(...times[mode]) / Math.min(...times.none);
+    const r = last[mode];
+    const target = mode === 'leak' ? `   target <= 1.02: ${ratio <= 1.02 ? 'met' : 'NOT met'}` : '';
+    console.log(`  ${mode.padEnd(14)} median ${median(times[mode]).toFixed(0)} ms, ratio ${ratio.toFixed(4)} (fastest runs ${fastest.toFixed(4)}); ` +
+      `${r.reads} reads (${r.skipped} skipped by the budget) taking ${r.readMs.toFixed(1)} ms, route ${r.route}${target}`);
+  }
+}
+
+/** Instructions of one run under callgrind (V8 single-threaded, so they repeat). */
+function instructions(workload, mode, n) {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'memwatch-cg-')), 'callgrind.out');
+  const r = spawnSync('valgrind', [
+    '--tool=callgrind', `--callgrind-out-file=${out}`,
+    process.execPath, ...NODE_ARGS, '--single-threaded', script, workload, mode, String(n),
+  ], { encoding: 'utf8' });
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  const m = /Collected : (\d+)/.exec(r.stderr || '');
+  if (r.status !== 0 || !m) throw new Error(`callgrind ${workload}/${mode} failed: ${r.error || r.stderr}`);
+  return { count: Number(m[1]), result: JSON.parse(r.stdout.trim().split('\n').pop()) };
+}
+
+if (process.argv.includes('--callgrind')) {
+  const n = 2e6;
+  console.log(`\ncallgrind (${n} iterations, --single-threaded):`);
+  for (const workload of workloads) {
+    const none = instructions(workload, 'none', n);
+    for (const mode of MODES.slice(1)) {
+      const r = instructions(workload, mode, n);
+      console.log(`  ${workload.padEnd(9)} ${mode.padEnd(14)} ${r.count} vs ${none.count} instructions: ratio ${(r.count / none.count).toFixed(5)} ` +
+        `(${r.result.reads} reads)`);
+    }
+  }
+}
+
+if (!process.argv.includes('--skip-read')) {
+  console.log('');
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'sites-read.js')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status || 1);
+}
