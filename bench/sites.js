@@ -13,7 +13,8 @@
 //      machine, unlike wall time.
 //   3. bench/sites-read.js: one profile read on a heap of 1M objects with
 //      about 10k sites (target <= 5 ms), native and inspector routes.
-// Options: --runs N (pairs, default 7), --iterations N (default 2e7),
+// Options: --runs N (rounds, default 7), --iterations N (default 2e7 for the
+// churn; a fifth of it for the requests, which are ~5x as much work each),
 // --workloads churn,requests, --callgrind, --skip-read.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -31,7 +32,10 @@ const MODES = ['none', 'leak', 'leak-128k', 'leak-nosample'];
 const script = path.join(__dirname, 'sites-workload.js');
 const NODE_ARGS = ['--max-semi-space-size=1'];
 
-function once(workload, mode, n = iterations) {
+/** Iterations of a workload: a request costs about five churn iterations. */
+const scaled = (workload, n) => (workload === 'requests' ? Math.round(n / 5) : n);
+
+function once(workload, mode, n = scaled(workload, iterations)) {
   const r = spawnSync(process.execPath, [...NODE_ARGS, script, workload, mode, String(n)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${workload}/${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -58,7 +62,7 @@ for (const workload of workloads) {
     }
   }
   const base = median(times.none);
-  console.log(`\n${workload}: no listener median ${base.toFixed(0)} ms (runs ${times.none.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(`\n${workload} (${scaled(workload, iterations)} iterations): no listener median ${base.toFixed(0)} ms (runs ${times.none.map((x) => x.toFixed(0)).join(' ')})`);
   for (const mode of MODES.slice(1)) {
     const ratio = median(times[mode]) / base;
     const fastest = Math.min(...times[mode]) / Math.min(...times.none);
@@ -86,9 +90,9 @@ if (process.argv.includes('--callgrind')) {
   const n = 2e6;
   console.log(`\ncallgrind (${n} iterations, --single-threaded):`);
   for (const workload of workloads) {
-    const none = instructions(workload, 'none', n);
+    const none = instructions(workload, 'none', scaled(workload, n));
     for (const mode of MODES.slice(1)) {
-      const r = instructions(workload, mode, n);
+      const r = instructions(workload, mode, scaled(workload, n));
       console.log(`  ${workload.padEnd(9)} ${mode.padEnd(14)} ${r.count} vs ${none.count} instructions: ratio ${(r.count / none.count).toFixed(5)} ` +
         `(${r.result.reads} reads)`);
     }
