@@ -61,7 +61,11 @@ const CANARY_ARRAYS = 64;
  * factor-of-3 tolerance covers).
  */
 const CANARY_ARRAY_BYTES = 4096;
-/** The canary's sampling interval: ~4 samples per array, so none is missed. */
+/**
+ * The canary's sampling interval: ~4 samples per array, so every array is
+ * sampled and V8's per-sample scaling (1 / (1 - e^(-size/interval)), rounded
+ * per sample) stays near 1: the samples' sizes then add up to the nodes'.
+ */
 const CANARY_INTERVAL = 1024;
 
 function rangeError(message) {
