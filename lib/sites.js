@@ -268,14 +268,6 @@ class InspectorRoute {
   json() {
     return this.last ? JSON.stringify(this.last) : null;
   }
-
-  close() {
-    try {
-      this.session.disconnect();
-    } catch {
-      // already disconnected (the isolate is going away)
-    }
-  }
 }
 
 class Sampling {
@@ -378,16 +370,17 @@ class Sampling {
     try {
       const allocate = vm.runInThisContext(CANARY_SOURCE, { filename: CANARY_URL });
       const check = new this.binding.SiteTracker();
-      let kept = allocate(CANARY_ARRAYS);
+      const kept = allocate(CANARY_ARRAYS);
       problem = route.sampler.canary(this.backend.watcher, check, {
         function: 'memwatchSamplingCanary',
         caller: 'memwatchSamplingCanaryCaller',
         url: CANARY_URL,
         line: CANARY_AT.line,
         column: CANARY_AT.column,
-        retainedBytes: kept.length * CANARY_ARRAY_BYTES,
+        retainedBytes: CANARY_ARRAYS * CANARY_ARRAY_BYTES,
       });
-      kept = null;
+      // Alive until the profile was read (then garbage).
+      if (kept.length !== CANARY_ARRAYS) problem = problem || 'sampling canary: allocation failed';
     } catch (err) {
       problem = `sampling canary: ${err.message}`;
     } finally {
@@ -406,10 +399,18 @@ class Sampling {
     this.sync();
   }
 
+  /**
+   * Starts or stops sampling to match what is wanted. Never throws (it runs
+   * inside memwatch.on/off): a failure turns sampling off with the reason.
+   */
   sync() {
-    const on = this.enabled && (this.wanted || this.pinned);
-    if (on && !this.running) this.start();
-    else if (!on && this.running) this.stop();
+    try {
+      const on = this.enabled && (this.wanted || this.pinned);
+      if (on && !this.running) this.start();
+      else if (!on && this.running) this.stop();
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   start() {
@@ -492,10 +493,20 @@ class Sampling {
       if (!this.read(lastGc)) return;
       // The leak's run of growing GCs started this many GCs before its last.
       const span = this.binding.leakGcCount() - 1;
-      for (const l of leaks) l.data.sites = this.tracker.window((l.gc ?? lastGc) - span, LEAK_TOP);
+      for (const l of leaks) l.data.sites = this.trim(this.tracker.window((l.gc ?? lastGc) - span, LEAK_TOP));
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /**
+   * The inspector samples 128 frames whatever `stackDepth` says: stacks are
+   * cut to it here, so both routes report alike.
+   */
+  trim(sites) {
+    const depth = this.options.stackDepth;
+    for (const s of sites) if (s.stack.length > depth) s.stack.length = depth;
+    return sites;
   }
 
   withinBudget() {
@@ -547,6 +558,8 @@ class Sampling {
     // A profiler's settings are fixed when it starts: start a new one. (One
     // that someone else runs keeps theirs.)
     if (this.running && changed && this.owned) this.stop();
+    // Turning sampling on again also retries after an error.
+    if (this.route) this.unavailable = null;
     this.enabled = true;
     this.sync();
   }
@@ -564,7 +577,7 @@ class Sampling {
     }
     this.ensureRunning('sites');
     if (!this.read(null)) return [];
-    return this.tracker.current(top, order);
+    return this.trim(this.tracker.current(top, order));
   }
 
   writeHeapProfile(file) {
