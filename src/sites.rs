@@ -477,10 +477,13 @@ impl SiteSampler {
                     Ok(true)
                 }
                 Ok(false) => Ok(false),
-                Err(e) => Err(coded(
-                    SAMPLING_READ,
-                    format!("reading V8's allocation profile: {e}"),
-                )),
+                Err(e) => {
+                    // What V8 returned does not match the layout table: no
+                    // isolate of this process reads natively again.
+                    let why = format!("reading V8's allocation profile: {e}");
+                    set_verdict(Err(why.clone()));
+                    Err(coded(SAMPLING_READ, why))
+                }
             }
         })
     }
