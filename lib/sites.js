@@ -35,9 +35,16 @@ const MAX_STACK_DEPTH = 128;
 /** Sites on a leak event. */
 const LEAK_TOP = 10;
 /**
- * Share of wall time that routine reads (after a full GC without a leak) may
- * take since sampling started; above it they are skipped until it is met
- * again. Reads for a leak event, `sites()` and `writeHeapProfile()` always run.
+ * Routine reads (after a full GC without a leak, to hold a baseline for a
+ * later leak's window) happen at most once per leak run of full GCs (5), and
+ * only while reads have taken under this share of the wall time since
+ * sampling started. Reads for a leak event, `sites()` and
+ * `writeHeapProfile()` always run.
+ *
+ * Why so few: a read makes V8 build line tables for the scripts the
+ * profile names (kept on each script), which the next full GC counts as
+ * heap growth. One read per run of 5 GCs can add at most one growing GC to
+ * any run, so reads never make a flat heap look like a leak by themselves.
  */
 const READ_BUDGET = 0.01;
 
@@ -189,6 +196,11 @@ class NativeRoute {
     this.sampler.stop();
   }
 
+  /** Starts a profiler if none runs; true if it had to (see Sampling.onEvents). */
+  restartIfStopped(options) {
+    return this.sampler.restartIfStopped(options.interval, options.stackDepth);
+  }
+
   /** false when no profiler runs (someone stopped it). */
   read(key) {
     const ok = this.sampler.read(this.watcher, this.tracker, key);
@@ -292,8 +304,11 @@ class Sampling {
     this.readMs = 0;
     this.reads = 0;
     this.skipped = 0;
+    this.nextReadGc = null;
     this.warned = false;
     this.tracker = new binding.SiteTracker();
+    /** Full GCs in a leak's run (5). */
+    this.run = binding.leakGcCount();
   }
 
   /** Status for `memwatch.sampling`. */
@@ -421,6 +436,18 @@ class Sampling {
     this.running = true;
     this.startedAt = performance.now();
     this.readMs = 0;
+    // The first routine read waits a leak run after the first full GC.
+    this.nextReadGc = null;
+    // Warm up what runs after each full GC now, in one step: the code of
+    // the read path is compiled (and, after a few calls, given its feedback
+    // vectors) and V8 builds the line tables of the scripts a profile names.
+    // Done a little at each of the next full GCs instead, that growth could
+    // add up to a run that looks like a leak.
+    this.read(null);
+    for (let i = 0; i < 16; i++) {
+      this.withinBudget();
+      if (this.route.restartIfStopped) this.route.restartIfStopped(this.options);
+    }
   }
 
   stop() {
@@ -486,14 +513,29 @@ class Sampling {
     }
     if (!this.running || !this.wanted || lastGc === null) return;
     try {
-      if (!leaks.length && !this.withinBudget()) {
-        this.skipped++;
-        return;
+      // Natively, whether a profiler still runs costs next to nothing to
+      // ask: one stopped by someone else is started again at once, not at
+      // the next read.
+      if (this.route.restartIfStopped && this.route.restartIfStopped(this.options)) {
+        this.restarts++;
+        this.tracker.reset();
+        this.owned = true;
+        this.nextReadGc = null;
       }
+      const run = this.run;
+      if (!leaks.length) {
+        // Routine reads: at most one per leak run of full GCs (see READ_BUDGET).
+        if (this.nextReadGc === null) this.nextReadGc = lastGc + run;
+        if (lastGc < this.nextReadGc) return;
+        if (!this.withinBudget()) {
+          this.skipped++;
+          return;
+        }
+      }
+      this.nextReadGc = lastGc + run;
       if (!this.read(lastGc)) return;
       // The leak's run of growing GCs started this many GCs before its last.
-      const span = this.binding.leakGcCount() - 1;
-      for (const l of leaks) l.data.sites = this.trim(this.tracker.window((l.gc ?? lastGc) - span, LEAK_TOP));
+      for (const l of leaks) l.data.sites = this.trim(this.tracker.window((l.gc ?? lastGc) - (run - 1), LEAK_TOP));
     } catch (err) {
       this.fail(err);
     }

@@ -433,6 +433,23 @@ impl SiteSampler {
         })
     }
 
+    /// Starts the profiler again if none runs (someone stopped ours, or the
+    /// one we read ended); returns whether it did. A cheap check: V8 returns
+    /// at once when one is running, which it leaves alone.
+    #[napi]
+    pub fn restart_if_stopped(&mut self, interval: f64, stack_depth: u32) -> Result<bool> {
+        guard(|| {
+            let (interval, depth) = check_options(interval, stack_depth)?;
+            let s = &self.state;
+            // SAFETY: as in `start`.
+            let started = unsafe { s.api.start(s.isolate, interval, depth) };
+            if started {
+                s.owned.store(true, Ordering::SeqCst);
+            }
+            Ok(started)
+        })
+    }
+
     /// Stops the profiler if it is ours; returns whether it stopped one.
     #[napi]
     pub fn stop(&mut self) -> Result<bool> {
