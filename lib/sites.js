@@ -4,11 +4,12 @@
 //
 // While a `leak` listener exists (unless `configure({ sampling: false })`),
 // the profiler samples about one allocation per `interval` bytes with its JS
-// stack and keeps the samples whose objects are still alive. After each
-// delivered full GC the profile is read (at a bounded cost: see READ_BUDGET)
-// into Rust, which keeps live bytes per site for the last reads; a `leak`
-// event then gets `sites`: the sites whose live bytes grew most between the
-// read at the leak's first growing GC and now.
+// stack and keeps the samples whose objects are still alive. After delivered
+// full GCs the profile is read (once per run of 5 GCs within a time budget,
+// and at each leak: see READ_BUDGET) into Rust, which keeps live bytes per
+// site for the last reads; a `leak` event then gets `sites`: the sites whose
+// live bytes grew most between the latest read at or before the leak's
+// first growing GC and now.
 //
 // Two routes to the same profiler:
 // - native: the V8 binding (src/v8/sampling.rs) reads V8's AllocationProfile
