@@ -54,14 +54,16 @@ fn set_verdict(v: std::result::Result<(), String>) {
 /// Why the native route cannot read profiles in this process, or null
 /// (also null before the canary ran: see `samplingVerified`).
 #[napi]
-pub fn sampling_problem() -> Option<String> {
-    if let Err(e) = v8::sampling_api() {
-        return Some(e.to_string());
-    }
-    match verdict() {
-        Some(Err(why)) => Some(why),
-        _ => None,
-    }
+pub fn sampling_problem() -> Result<Option<String>> {
+    guard(|| {
+        if let Err(e) = v8::sampling_api() {
+            return Ok(Some(e.to_string()));
+        }
+        Ok(match verdict() {
+            Some(Err(why)) => Some(why),
+            _ => None,
+        })
+    })
 }
 
 /// Whether the canary passed in this process.
@@ -292,8 +294,8 @@ impl JsSiteTracker {
 
     /// The latest profile as `.heapprofile` JSON, or null before any read.
     #[napi]
-    pub fn inspector_json(&self) -> Option<String> {
-        self.inner.inspector_json()
+    pub fn inspector_json(&self) -> Result<Option<String>> {
+        guard(|| Ok(self.inner.inspector_json()))
     }
 
     /// Nodes of the latest profile (0 before any read).
@@ -304,17 +306,20 @@ impl JsSiteTracker {
 
     /// Checks the latest read against the canary; null when it passed.
     #[napi]
-    pub fn check_canary(&self, expect: CanaryInput) -> Option<String> {
-        self.inner
-            .check_canary(&CanaryExpectation {
-                function: expect.function,
-                caller: expect.caller,
-                url: expect.url,
-                line: expect.line,
-                column: expect.column,
-                retained_bytes: expect.retained_bytes.max(0.0) as u64,
-            })
-            .err()
+    pub fn check_canary(&self, expect: CanaryInput) -> Result<Option<String>> {
+        guard(|| {
+            Ok(self
+                .inner
+                .check_canary(&CanaryExpectation {
+                    function: expect.function,
+                    caller: expect.caller,
+                    url: expect.url,
+                    line: expect.line,
+                    column: expect.column,
+                    retained_bytes: expect.retained_bytes.max(0.0) as u64,
+                })
+                .err())
+        })
     }
 }
 
@@ -559,9 +564,11 @@ impl SiteSampler {
             Ok(false) => return Err("sampling canary: no profile while sampling".into()),
             Err(e) => return Err(format!("sampling canary: {}", e.reason)),
         }
-        tracker
-            .check_canary(expect)
-            .map_or(Ok(()), |e| Err(format!("sampling canary: {e}")))
+        match tracker.check_canary(expect) {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(format!("sampling canary: {e}")),
+            Err(e) => Err(format!("sampling canary: {}", e.reason)),
+        }
     }
 }
 
@@ -576,7 +583,11 @@ pub fn without_gc_samples(watcher: &GcWatcher, f: Function<(), ()>) -> Result<()
 /// null (for the test that compares it with each version's headers), as
 /// JSON in the probe's shape.
 #[napi]
-pub fn allocation_profile_layout(v8_major: u32, v8_minor: u32) -> Option<String> {
+pub fn allocation_profile_layout(v8_major: u32, v8_minor: u32) -> Result<Option<String>> {
+    guard(|| Ok(layout_json(v8_major, v8_minor)))
+}
+
+fn layout_json(v8_major: u32, v8_minor: u32) -> Option<String> {
     use memwatch_core::layout::{allocation_profile_layout, V8Version};
     let a = allocation_profile_layout(V8Version::new(v8_major, v8_minor))?;
     let (n, v, al, s) = (a.node, a.vector, a.allocation, a.sample);
