@@ -2,6 +2,7 @@
 // One timed run of a workload for bench/sites.js.
 // Usage: node bench/sites-workload.js <churn|requests> <mode> <iterations>
 //   mode: none           no listener (no GC hooks, no sampling)
+//         stats          a `stats` listener (GC hooks, no sampling)
 //         leak-nosample  a `leak` listener, sampling turned off
 //         leak           a `leak` listener, sampling at the default interval
 //         leak-128k      a `leak` listener, sampling every 128 KiB
@@ -13,7 +14,8 @@ const memwatch = require('..');
 const [workload, mode] = process.argv.slice(2, 4);
 const iterations = Number(process.argv[4] || 2e7);
 let leaks = 0;
-if (mode !== 'none') {
+if (mode === 'stats') memwatch.on('stats', () => {});
+else if (mode !== 'none') {
   if (mode === 'leak-nosample') memwatch.configure({ sampling: false });
   if (mode === 'leak-128k') memwatch.configure({ sampling: { interval: 128 * 1024 } });
   memwatch.on('leak', () => leaks++);
