@@ -84,6 +84,73 @@ declare namespace memwatch {
     reason: string;
     /** 'heap': the used V8 heap grew; 'external': external memory (Buffers, ArrayBuffers) grew. */
     kind: 'heap' | 'external';
+    /**
+     * Where the memory that grew over the leak's window was allocated: the
+     * (up to 10) sites whose sampled live bytes grew most, most first. Empty
+     * when sampling is off or unavailable (`memwatch.sampling.reason`).
+     */
+    sites: LeakSite[];
+  }
+
+  /** One allocation site, from V8's sampling heap profiler. */
+  interface LeakSite {
+    /** The allocating function ('(anonymous)' without a name; V8's own frames such as '(V8 API)' as named). Built-ins (Map.prototype.set, Array.prototype.push) count for the function that called them. */
+    function: string;
+    /** Its script: a file path, a file:// or node: URL ('' for V8's own frames). */
+    url: string;
+    /** Where the function starts (1-based; 0 when unknown): V8 samples record functions, not statements. */
+    line: number;
+    column: number;
+    /** Estimated live bytes gained over the window (`memwatch.sites()`: since the previous call; may be negative there). */
+    growth_bytes: number;
+    /** Estimated live bytes now (sampled bytes scaled by the sampling interval). */
+    live_bytes: number;
+    /** Live samples behind the estimate: the fewer, the rougher. */
+    samples: number;
+    /** The call path holding most of the site's bytes, innermost first: 'handleLogin (/app/server.js:42:28)'. */
+    stack: string[];
+  }
+
+  /** `memwatch.configure({ sampling })`. */
+  interface SamplingOptions {
+    /** Mean bytes allocated between two samples, 256 to 2^30 (default 524288, V8's). Smaller: more precise sites, more cost. */
+    interval?: number;
+    /** Frames kept per sample, 1 to 128 (default 16). */
+    stackDepth?: number;
+  }
+
+  interface ConfigureOptions {
+    /** `false` turns the sampling heap profiler off (leak events then have `sites: []`); `true` or options turn it back on. */
+    sampling?: SamplingOptions | boolean;
+  }
+
+  /** `memwatch.sampling`: the sampling heap profiler's state. */
+  interface SamplingStatus {
+    /** Not turned off by `configure({ sampling: false })` (or an error). */
+    enabled: boolean;
+    /** Sampling now (a `leak` listener exists, or `sites()` / `writeHeapProfile()` started it). */
+    active: boolean;
+    /** 'native': read through the V8 binding; 'inspector': through node:inspector. null when not active. */
+    route: 'native' | 'inspector' | null;
+    /** 'other': a profiler someone else started (DevTools): read, never stopped, its own interval. */
+    owner: 'memwatch' | 'other' | null;
+    interval: number;
+    stackDepth: number;
+    /** Why the native route is not used, or why sampling is unavailable or stopped; null otherwise. */
+    reason: string | null;
+    /** Profile reads so far, reads skipped to stay within the cost budget, and their total time (ms). */
+    reads: number;
+    skippedReads: number;
+    readMs: number;
+    /** Times memwatch started its profiler again after someone else stopped it. */
+    restarts: number;
+  }
+
+  interface SitesOptions {
+    /** Sites to return, 1 to 100000 (default 10). */
+    top?: number;
+    /** 'live' (default): most live bytes first; 'growth': most growth since the previous call first. */
+    order?: 'live' | 'growth';
   }
 
   /** Time spent inside memwatch's own GC callbacks (native backend). */
@@ -337,6 +404,28 @@ declare namespace memwatch {
      * `memwatch report` turns the file into an HTML report.
      */
     record(pathOrStream: string | NodeJS.WritableStream, options?: RecordOptions): Recording;
+
+    /**
+     * Settings. Throws `code` ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE or
+     * ERR_OUT_OF_RANGE for bad values; returns the sampling status.
+     */
+    configure(options: ConfigureOptions): SamplingStatus;
+    /** The sampling heap profiler's state. */
+    readonly sampling: SamplingStatus;
+    /**
+     * The live allocations by site, now. Starts sampling if nothing had (the
+     * first call then sees little). Throws `code` ERR_MEMWATCH_SAMPLING_OFF
+     * or ERR_MEMWATCH_SAMPLING_UNAVAILABLE.
+     */
+    sites(options?: SitesOptions): LeakSite[];
+    /**
+     * Writes the sampled profile as a .heapprofile file (DevTools' Memory
+     * panel, speedscope) and returns its path (default:
+     * Heap.<date>.<time>.<pid>.<thread>.<n>.heapprofile in the working
+     * directory). Throws `code` ERR_MEMWATCH_WRITE (with `cause`) when the
+     * file cannot be written.
+     */
+    writeHeapProfile(path?: string): string;
 
     on(event: 'stats', listener: (stats: Stats) => void): this;
     on(event: 'leak', listener: (info: LeakInfo) => void): this;

@@ -5,7 +5,8 @@
 //   memwatch.on('stats', (s) => ...)   after each full GC
 //   memwatch.on('leak', (info) => ...) when the heap (or external memory) keeps growing
 //   memwatch.gc()                      a full GC now, without --expose-gc
-// GC hooks are installed only while a 'stats' or 'leak' listener exists.
+// GC hooks are installed only while a 'stats' or 'leak' listener exists; the
+// sampling heap profiler (leak.sites, memwatch.sites()) while a 'leak' one does.
 
 const { EventEmitter } = require('events');
 const { load } = require('./lib/binding');
@@ -13,6 +14,9 @@ const { createBackend } = require('./lib/backends');
 const { createHeapDiff } = require('./lib/heapdiff');
 const { createAnalyzers } = require('./lib/analyze');
 const { createIterate, MemoryLeakError } = require('./lib/iterate');
+const { createSampling } = require('./lib/sites');
+
+const { codedError } = require('./lib/errors');
 
 const binding = load();
 const WATCHED = ['stats', 'leak'];
@@ -25,6 +29,8 @@ const WATCHED = ['stats', 'leak'];
  */
 function deliverTo(emitter) {
   return (events, rethrowLater = false) => {
+    // Leak events get their allocation sites (lib/sites.js; never throws).
+    if (emitter._sampling) emitter._sampling.onEvents(events);
     let usage = null;
     let firstError = null;
     for (const ev of events) {
@@ -59,6 +65,7 @@ class Memwatch extends EventEmitter {
     Object.defineProperty(this, '_deliver', { value: deliver });
     Object.defineProperty(this, '_hooked', { value: false, writable: true });
     Object.defineProperty(this, '_onExit', { value: () => this._flush() });
+    Object.defineProperty(this, '_sampling', { value: createSampling(binding, backend) });
     /** 'v8' (native GC hooks) or 'perf_hooks' (fallback). */
     this.backend = backend.name;
     /** Why the fallback is in use, or null. */
@@ -67,6 +74,7 @@ class Memwatch extends EventEmitter {
 
   /** Installs or removes the GC hooks to match the current listeners. */
   _syncHooks() {
+    this._sampling.setWanted(this.listenerCount('leak') > 0);
     const wanted = WATCHED.some((name) => this.listenerCount(name) > 0);
     if (wanted === this._hooked) return;
     if (wanted) {
@@ -101,6 +109,41 @@ class Memwatch extends EventEmitter {
   /** Time spent inside memwatch's GC callbacks (native backend), or null. */
   callbackCost() {
     return this._backend.callbackCost();
+  }
+
+  /**
+   * Settings: `{ sampling: { interval, stackDepth } | true | false }` (the
+   * sampling heap profiler behind `leak.sites`). Throws coded errors for bad
+   * values; returns the sampling status.
+   */
+  configure(options) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== 'sampling') throw codedError('ERR_INVALID_ARG_VALUE', `Unknown option "${key}" (known: sampling)`, TypeError);
+    }
+    if ('sampling' in options) this._sampling.configure(options.sampling);
+    return this.sampling;
+  }
+
+  /** The sampling heap profiler's state: `{ enabled, active, route, owner, interval, stackDepth, reason, ... }`. */
+  get sampling() {
+    return this._sampling.status();
+  }
+
+  /**
+   * Live allocations by site from the sampling heap profiler: `{ top = 10,
+   * order: 'live' | 'growth' }` (growth since the previous call). Starts
+   * sampling if nothing had (the first call then sees little).
+   */
+  sites(options) {
+    return this._sampling.sites(options);
+  }
+
+  /** Writes the sampled profile as a .heapprofile (DevTools, speedscope); returns the path. */
+  writeHeapProfile(path) {
+    return this._sampling.writeHeapProfile(path);
   }
 }
 

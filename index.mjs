@@ -18,6 +18,9 @@ export const {
 export const gc = memwatch.gc.bind(memwatch);
 export const callbackCost = memwatch.callbackCost.bind(memwatch);
 export const record = memwatch.record;
+export const configure = memwatch.configure.bind(memwatch);
+export const sites = memwatch.sites.bind(memwatch);
+export const writeHeapProfile = memwatch.writeHeapProfile.bind(memwatch);
 export const on = memwatch.on.bind(memwatch);
 export const once = memwatch.once.bind(memwatch);
 export const off = memwatch.off.bind(memwatch);

@@ -65,6 +65,25 @@ test("HeapStatistics offsets match this node's v8-statistics.h", linuxOnly, () =
   assert.deepStrictEqual(binding.heapStatisticsLayout(v8Major, v8Minor), p.heap_statistics);
 });
 
+test("AllocationProfile's layout and vtable slots match this node's v8-profiler.h", linuxOnly, () => {
+  const p = probeOutput();
+  const ours = JSON.parse(binding.allocationProfileLayout(v8Major, v8Minor));
+  const { msvc_deleting_dtor: msvc, sampling_flags: flags, ...itanium } = ours;
+  assert.deepStrictEqual(itanium, p.allocation_profile);
+  assert.strictEqual(flags.no_flags, p.sampling_flags.no_flags);
+  // Declaration order (GetRootNode, GetSamples, ~AllocationProfile): MSVC
+  // gives the destructor one slot where Itanium gives it two, the first of
+  // which is the complete-object destructor. Not probed here (no MSVC).
+  assert.strictEqual(msvc, p.allocation_profile.vtable.itanium_complete_dtor);
+  // The probe is not vacuous: every slot it called was identified.
+  assert.ok(Object.values(p.allocation_profile.vtable).every((slot) => slot >= 0), JSON.stringify(p.allocation_profile.vtable));
+});
+
+test("the sampling profiler's functions are declared as the binding calls them", linuxOnly, () => {
+  const r = compile(['CHECK_SAMPLING']);
+  assert.strictEqual(r.status, 0, `sampling signatures differ:\n${r.stderr}`);
+});
+
 test("GC types, node and edge types and UTF-8 flags match this node's headers", linuxOnly, () => {
   const p = probeOutput();
   const ours = JSON.parse(binding.v8Assumptions());

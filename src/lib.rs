@@ -6,6 +6,7 @@
 //! - `snapshot`: V8's live heap snapshot -> the core's `HeapGraph`.
 //! - `analysis`: `.heapsnapshot` files/streams analyzed off the JS thread (CLI, analyzeSnapshot).
 //! - `graphs`: graphs held for open HeapDiffs, and diffs in memwatch's shape.
+//! - `sites`: the sampling heap profiler (leak sites) and its site tracker.
 //! - `watcher`/`convert`: the JS-facing classes and value conversion.
 //! - `errors`: errors with a `code`, and the panic guard every export runs in.
 
@@ -18,6 +19,7 @@ mod errors;
 mod graphs;
 mod hooks;
 mod notify;
+mod sites;
 mod snapshot;
 mod v8;
 mod watcher;

@@ -395,6 +395,14 @@ impl GcWatcher {
     }
 }
 
+impl GcWatcher {
+    /// Runs `f` with the full GCs it causes kept out of `stats`/`leak`
+    /// (`sites.rs`: a profile read that makes V8 collect first).
+    pub(crate) fn without_samples<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.hooks.without_samples(f)
+    }
+}
+
 impl Drop for GcWatcher {
     fn drop(&mut self) {
         self.hooks.stop();

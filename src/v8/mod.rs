@@ -8,6 +8,8 @@
 //!   version's headers by the test suite.
 //! - `heap_stats`: `HeapStatistics` read through a buffer V8 fills.
 //! - `profiler`: heap snapshots walked into Rust.
+//! - `sampling`: the sampling heap profiler (leak sites), its profile
+//!   tree walked into Rust.
 //!
 //! C++ member functions take `this` as their first argument, and C++ enums
 //! (`GCType`, `GCCallbackFlags`) are passed as `int`, on every ABI Node runs
@@ -45,6 +47,7 @@ macro_rules! resolve_fn {
 
 mod heap_stats;
 mod profiler;
+mod sampling;
 pub mod symbols;
 
 pub use heap_stats::HeapStatisticsReader;
@@ -52,6 +55,8 @@ pub use profiler::{
     edge_type, node_type, EdgeName, NodeDescription, ProfilerApi, Snapshot, SnapshotSink,
     WRITE_UTF8_OPTIONS, WRITE_UTF8_V2_FLAGS,
 };
+
+pub use sampling::{verify_vtable, SamplingApi, VtableCheck, SAMPLING_NO_FLAGS};
 
 use memwatch_core::layout::{self, ProfileChoice, V8Profile, V8_PROFILES};
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -243,6 +248,15 @@ fn resolve() -> Result<V8Api, BindingError> {
 pub fn profiler_api() -> Result<&'static ProfilerApi, BindingError> {
     static API: OnceLock<Result<ProfilerApi, BindingError>> = OnceLock::new();
     API.get_or_init(|| ProfilerApi::resolve(runtime()?))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The sampling heap profiler's functions (leak sites), resolved once per
+/// process; independent of the others, like `profiler_api`.
+pub fn sampling_api() -> Result<&'static SamplingApi, BindingError> {
+    static API: OnceLock<Result<SamplingApi, BindingError>> = OnceLock::new();
+    API.get_or_init(|| SamplingApi::resolve(runtime()?))
         .as_ref()
         .map_err(Clone::clone)
 }

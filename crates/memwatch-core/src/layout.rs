@@ -52,6 +52,134 @@ const HEAP_STATISTICS_V14_6: HeapStatisticsLayout = HeapStatisticsLayout {
     ..HEAP_STATISTICS_V10_TO_V14_5
 };
 
+/// `v8::AllocationProfile` (v8-profiler.h), what `HeapProfiler::
+/// GetAllocationProfile()` returns: an abstract class (a vtable) whose tree
+/// is inline structs, read by offset. Checked against each version's headers
+/// by `scripts/v8-probe.cc` (offsets with `offsetof`, the vector
+/// representation by constructing one, the Itanium vtable slots by calling
+/// each slot of a derived class), and at run time by the sampling canary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocationProfileLayout {
+    pub vtable: ProfileVtable,
+    pub node: ProfileNodeLayout,
+    /// `std::vector<T>`: three pointers (begin, end, end of storage) in
+    /// libstdc++, libc++ and MSVC's release STL alike.
+    pub vector: VectorLayout,
+    pub allocation: AllocationLayout,
+    pub sample: SampleLayout,
+}
+
+/// Virtual function slots (pointer-sized entries from the vtable's address
+/// point). In declaration order — `GetRootNode()`, `GetSamples()`, then the
+/// virtual destructor — which on Itanium is two entries (the complete-object
+/// destructor D1, then the deleting destructor D0) and on MSVC one (the
+/// scalar deleting destructor, taking a flags argument: 1 = delete).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileVtable {
+    pub get_root_node: usize,
+    pub get_samples: usize,
+    /// Itanium's deleting destructor (`void(this)`).
+    pub itanium_deleting_dtor: usize,
+    /// MSVC's scalar deleting destructor (`void*(this, unsigned flags)`).
+    pub msvc_deleting_dtor: usize,
+}
+
+/// Byte offsets of `AllocationProfile::Node` fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileNodeLayout {
+    pub size: usize,
+    /// `Local<String>`: one pointer.
+    pub name: usize,
+    pub script_name: usize,
+    /// `int`s.
+    pub script_id: usize,
+    pub start_position: usize,
+    pub line_number: usize,
+    pub column_number: usize,
+    /// `uint32_t`.
+    pub node_id: usize,
+    /// `std::vector<Node*>`.
+    pub children: usize,
+    /// `std::vector<Allocation>`.
+    pub allocations: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VectorLayout {
+    pub size: usize,
+    pub begin: usize,
+    pub end: usize,
+}
+
+/// `AllocationProfile::Allocation { size_t size; unsigned int count; }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocationLayout {
+    pub size: usize,
+    pub size_field: usize,
+    pub count: usize,
+}
+
+/// `AllocationProfile::Sample { uint32_t node_id; size_t size; unsigned int
+/// count; uint64_t sample_id; }`, plus `bool is_live` from V8 14.6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleLayout {
+    pub size: usize,
+    pub node_id: usize,
+    pub size_field: usize,
+    pub count: usize,
+    pub sample_id: usize,
+    pub is_live: Option<usize>,
+}
+
+const ALLOCATION_PROFILE_V10_TO_V14_5: AllocationProfileLayout = AllocationProfileLayout {
+    vtable: ProfileVtable {
+        get_root_node: 0,
+        get_samples: 1,
+        itanium_deleting_dtor: 3,
+        msvc_deleting_dtor: 2,
+    },
+    node: ProfileNodeLayout {
+        size: 88,
+        name: 0,
+        script_name: 8,
+        script_id: 16,
+        start_position: 20,
+        line_number: 24,
+        column_number: 28,
+        node_id: 32,
+        children: 40,
+        allocations: 64,
+    },
+    vector: VectorLayout {
+        size: 24,
+        begin: 0,
+        end: 8,
+    },
+    allocation: AllocationLayout {
+        size: 16,
+        size_field: 0,
+        count: 8,
+    },
+    sample: SampleLayout {
+        size: 32,
+        node_id: 0,
+        size_field: 8,
+        count: 16,
+        sample_id: 24,
+        is_live: None,
+    },
+};
+
+/// V8 14.6 (Node 26) appended `bool is_live` to `Sample`; nothing moved.
+const ALLOCATION_PROFILE_V14_6: AllocationProfileLayout = AllocationProfileLayout {
+    sample: SampleLayout {
+        size: 40,
+        is_live: Some(32),
+        ..ALLOCATION_PROFILE_V10_TO_V14_5.sample
+    },
+    ..ALLOCATION_PROFILE_V10_TO_V14_5
+};
+
 /// A V8 version as `V8::GetVersion()` prints it: "14.6.202.34-node.40".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct V8Version {
@@ -110,6 +238,7 @@ pub struct V8Profile {
     pub heap_statistics: HeapStatisticsLayout,
     pub snapshot: SnapshotOverload,
     pub utf8: Utf8Writer,
+    pub allocation_profile: AllocationProfileLayout,
 }
 
 /// The table. Rows are in version order and do not overlap.
@@ -121,6 +250,7 @@ pub const V8_PROFILES: &[V8Profile] = &[
         heap_statistics: HEAP_STATISTICS_V10_TO_V14_5,
         snapshot: SnapshotOverload::ObjectNameResolver,
         utf8: Utf8Writer::WriteUtf8,
+        allocation_profile: ALLOCATION_PROFILE_V10_TO_V14_5,
     },
     V8Profile {
         first: V8Version::new(14, 0),
@@ -129,6 +259,7 @@ pub const V8_PROFILES: &[V8Profile] = &[
         heap_statistics: HEAP_STATISTICS_V10_TO_V14_5,
         snapshot: SnapshotOverload::ObjectNameResolver,
         utf8: Utf8Writer::WriteUtf8V2,
+        allocation_profile: ALLOCATION_PROFILE_V10_TO_V14_5,
     },
     V8Profile {
         first: V8Version::new(14, 6),
@@ -137,6 +268,7 @@ pub const V8_PROFILES: &[V8Profile] = &[
         heap_statistics: HEAP_STATISTICS_V14_6,
         snapshot: SnapshotOverload::ContextNameResolver,
         utf8: Utf8Writer::WriteUtf8V2,
+        allocation_profile: ALLOCATION_PROFILE_V14_6,
     },
 ];
 
@@ -175,6 +307,15 @@ pub fn heap_statistics_layout(version: V8Version) -> Option<HeapStatisticsLayout
         .iter()
         .find(|p| p.first <= version && version <= p.last)
         .map(|p| p.heap_statistics)
+}
+
+/// The `AllocationProfile` layout of a checked V8 version (for the test that
+/// compares the table with each version's headers), or `None`.
+pub fn allocation_profile_layout(version: V8Version) -> Option<AllocationProfileLayout> {
+    V8_PROFILES
+        .iter()
+        .find(|p| p.first <= version && version <= p.last)
+        .map(|p| p.allocation_profile)
 }
 
 /// The `HeapStatistics` fields the layout places, in the order of
@@ -471,6 +612,42 @@ mod tests {
                 .all(|o| o % 8 == 0 && o + 8 <= p.heap_statistics.size));
             assert!(p.heap_statistics.size <= HEAP_STATISTICS_BUFFER);
         }
+    }
+
+    #[test]
+    fn allocation_profile_rows_are_self_consistent() {
+        for p in V8_PROFILES {
+            let a = p.allocation_profile;
+            let n = a.node;
+            // Fields in declaration order, inside the struct, vectors whole.
+            let order = [
+                n.name,
+                n.script_name,
+                n.script_id,
+                n.start_position,
+                n.line_number,
+                n.column_number,
+                n.node_id,
+                n.children,
+                n.allocations,
+            ];
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+            assert!(n.allocations + a.vector.size <= n.size);
+            assert!(n.children + a.vector.size <= n.allocations);
+            assert!(a.vector.begin + 8 <= a.vector.size && a.vector.end + 8 <= a.vector.size);
+            assert!(a.allocation.count + 4 <= a.allocation.size);
+            let s = a.sample;
+            assert!(s.sample_id + 8 <= s.size && s.is_live.is_none_or(|o| o < s.size));
+            let v = a.vtable;
+            assert_ne!(v.get_root_node, v.get_samples);
+            assert!(
+                v.itanium_deleting_dtor > v.get_samples && v.msvc_deleting_dtor > v.get_samples
+            );
+        }
+        let p26 = allocation_profile_layout(v(14, 6)).unwrap();
+        assert_eq!(p26.sample.is_live, Some(32));
+        assert_eq!(allocation_profile_layout(v(11, 3)).unwrap().sample.size, 32);
+        assert_eq!(allocation_profile_layout(v(15, 0)), None);
     }
 
     #[test]
