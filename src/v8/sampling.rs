@@ -22,12 +22,13 @@
 //! (`verify_vtable`), every vector is checked for sanity before it is
 //! walked, and a canary allocation must read back exactly (`src/sites.rs`).
 
+use super::handles::{Local, Scope, Utf8};
 use super::symbols::Sym;
-use super::{BindingError, Isolate, Runtime, WRITE_UTF8_OPTIONS, WRITE_UTF8_V2_FLAGS};
-use memwatch_core::layout::{AllocationProfileLayout, Utf8Writer};
+use super::{BindingError, Isolate, Runtime};
+use memwatch_core::layout::AllocationProfileLayout;
 use memwatch_core::sites::{ProfileBuilder, SitesError};
 use napi::sys;
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::c_int;
 
 #[repr(C)]
 pub struct HeapProfiler {
@@ -55,18 +56,7 @@ type VirtualGetFn = unsafe extern "C" fn(*mut AllocationProfile) -> *const u8;
 type DeleteFn = unsafe extern "C" fn(*mut AllocationProfile);
 /// MSVC's scalar deleting destructor: `flags & 1` frees the memory.
 #[cfg(windows)]
-type DeleteFn = unsafe extern "C" fn(*mut AllocationProfile, u32) -> *mut c_void;
-type Local = *const c_void;
-type WriteUtf8Fn =
-    unsafe extern "C" fn(Local, *mut Isolate, *mut c_char, c_int, *mut c_int, c_int) -> c_int;
-type WriteUtf8V2Fn =
-    unsafe extern "C" fn(Local, *mut Isolate, *mut c_char, usize, c_int, *mut usize) -> usize;
-
-#[derive(Clone, Copy)]
-enum Utf8 {
-    Legacy(WriteUtf8Fn),
-    V2(WriteUtf8V2Fn),
-}
+type DeleteFn = unsafe extern "C" fn(*mut AllocationProfile, u32) -> *mut std::ffi::c_void;
 
 /// Longest vector accepted while walking (children of one node, samples):
 /// a misread length must not send the walk through gigabytes.
@@ -100,28 +90,6 @@ pub struct SamplingApi {
     pub layout: &'static AllocationProfileLayout,
     /// Whether the row was checked against this V8's headers.
     pub verified: bool,
-}
-
-/// A Node-API handle scope, closed on drop.
-struct Scope {
-    env: sys::napi_env,
-    scope: sys::napi_handle_scope,
-}
-
-impl Scope {
-    unsafe fn open(env: sys::napi_env) -> Option<Self> {
-        let mut scope = std::ptr::null_mut();
-        (sys::napi_open_handle_scope(env, &mut scope) == sys::Status::napi_ok)
-            .then_some(Self { env, scope })
-    }
-}
-
-impl Drop for Scope {
-    fn drop(&mut self) {
-        // SAFETY: opened in `open`, closed once; nothing of ours opened a
-        // scope after it that is still open.
-        unsafe { sys::napi_close_handle_scope(self.env, self.scope) };
-    }
 }
 
 /// An `AllocationProfile` V8 handed over, deleted on drop.
@@ -163,22 +131,12 @@ fn aligned(p: usize) -> bool {
 impl SamplingApi {
     pub(super) fn resolve(runtime: &Runtime) -> Result<Self, BindingError> {
         let p = runtime.profile;
-        let utf8 = if runtime.verified {
-            p.utf8
-        } else if super::symbols::lookup(Sym::WriteUtf8V2).is_some() {
-            Utf8Writer::WriteUtf8V2
-        } else {
-            Utf8Writer::WriteUtf8
-        };
         Ok(Self {
             get_heap_profiler: resolve_fn!(Sym::GetHeapProfiler, GetHeapProfilerFn),
             start: resolve_fn!(Sym::StartSamplingHeapProfiler, StartFn),
             stop: resolve_fn!(Sym::StopSamplingHeapProfiler, StopFn),
             get_profile: resolve_fn!(Sym::GetAllocationProfile, GetProfileFn),
-            utf8: match utf8 {
-                Utf8Writer::WriteUtf8 => Utf8::Legacy(resolve_fn!(Sym::WriteUtf8, WriteUtf8Fn)),
-                Utf8Writer::WriteUtf8V2 => Utf8::V2(resolve_fn!(Sym::WriteUtf8V2, WriteUtf8V2Fn)),
-            },
+            utf8: Utf8::resolve(runtime)?,
             layout: &p.allocation_profile,
             verified: runtime.verified,
         })
@@ -391,33 +349,7 @@ impl SamplingApi {
     }
 
     unsafe fn utf8<'b>(&self, isolate: *mut Isolate, local: Local, buf: &'b mut [u8]) -> &'b str {
-        if local.is_null() {
-            return "";
-        }
-        let written = match self.utf8 {
-            Utf8::Legacy(f) => f(
-                local,
-                isolate,
-                buf.as_mut_ptr() as *mut c_char,
-                buf.len() as c_int,
-                std::ptr::null_mut(),
-                WRITE_UTF8_OPTIONS,
-            )
-            .max(0) as usize,
-            Utf8::V2(f) => f(
-                local,
-                isolate,
-                buf.as_mut_ptr() as *mut c_char,
-                buf.len(),
-                WRITE_UTF8_V2_FLAGS,
-                std::ptr::null_mut(),
-            ),
-        }
-        .min(buf.len());
-        match std::str::from_utf8(&buf[..written]) {
-            Ok(s) => s,
-            Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or(""),
-        }
+        self.utf8.write(isolate, local, buf)
     }
 }
 
