@@ -110,8 +110,14 @@ for (const backend of ['v8', 'perf_hooks']) {
       assert.strictEqual(result.backend, backend);
       assert.ok(result.n >= WARM + COUNTED, `only ${result.n} full GCs in ${result.steps} steps`);
       assert.deepStrictEqual(result.leaks, [], JSON.stringify(result.bases));
-      const spread = Math.max(...result.bases) - Math.min(...result.bases);
-      assert.ok(spread < 256 * 1024, `the heap was flat (spread ${spread})`);
+      // A GC that lands while V8's optimizing compilers install code reads
+      // 250-400 kB more (old and code space) at that one GC, gone at the
+      // next: seen in ~1 in 6 natural runs of Node 26's fallback, whose
+      // work is JS, and never with --no-turbofan --no-maglev. That is V8's
+      // transient, not a level: the spread is over levels held for two GCs.
+      const levels = result.bases.slice(1).map((b, i) => Math.min(b, result.bases[i]));
+      const spread = Math.max(...levels) - Math.min(...levels);
+      assert.ok(spread < 256 * 1024, `the heap was flat (spread ${spread}): ${JSON.stringify(result.bases)}`);
     });
   }
 }
