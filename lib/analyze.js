@@ -4,7 +4,7 @@
 // (src/analysis.rs), never on libuv's pool, so neither the event loop nor
 // fs/crypto/dns work waits for them, and process.exit() never does either.
 
-const { codedError } = require('./errors');
+const { codedError, checkInteger } = require('./errors');
 
 /** Node's AbortError shape (name 'AbortError', code 'ABORT_ERR', cause = the signal's reason). */
 function abortError(reason) {
@@ -201,10 +201,7 @@ function topOption(options) {
   if (options === null || typeof options !== 'object') {
     throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
   }
-  const top = options.top === undefined ? 20 : options.top;
-  if (!Number.isInteger(top) || top < 1 || top > 1e6) {
-    throw codedError('ERR_OUT_OF_RANGE', `The "options.top" value must be an integer from 1 to 1000000. Received ${String(top)}`, RangeError);
-  }
+  const top = checkInteger('options.top', options.top === undefined ? 20 : options.top, 1, 1e6);
   checkSignal(options.signal);
   return { top, signal: options.signal };
 }

@@ -8,4 +8,32 @@ function codedError(code, message, Base = Error) {
   return err;
 }
 
-module.exports = { codedError };
+/**
+ * A received value for an argument error, on one line (as Node's own
+ * errors say it): a function by its name, a string quoted, escaped and cut.
+ */
+function describeValue(v) {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') {
+    const name = v.constructor && v.constructor.name;
+    return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  }
+  if (typeof v === 'string') return `type string (${JSON.stringify(v.length > 28 ? `${v.slice(0, 25)}...` : v)})`;
+  return `type ${typeof v} (${String(v)})`;
+}
+
+/** Throws ERR_OUT_OF_RANGE unless `value` is an integer from `min` to `max`. */
+function checkInteger(name, value, min, max) {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw codedError(
+      'ERR_OUT_OF_RANGE',
+      `The "${name}" value must be an integer from ${min} to ${max}. Received ${describeValue(value)}`,
+      RangeError
+    );
+  }
+  return value;
+}
+
+module.exports = { codedError, describeValue, checkInteger };

@@ -23,7 +23,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const v8 = require('v8');
-const { codedError } = require('./errors');
+const { codedError, checkInteger } = require('./errors');
 const { checkSnapshotFits, calibrate } = require('./memory');
 
 /** Where memwatch.iterate finds the snapshot functions behind HeapDiff (not public API). */
@@ -265,14 +265,7 @@ function examplesOption(options) {
   if (typeof options !== 'object') {
     throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
   }
-  const k = options.examples === undefined ? 0 : options.examples;
-  if (!Number.isInteger(k) || k < 0 || k > 1000) {
-    throw codedError(
-      'ERR_OUT_OF_RANGE',
-      `The "options.examples" value must be an integer from 0 to 1000. Received ${String(k)}`,
-      RangeError
-    );
-  }
+  const k = checkInteger('options.examples', options.examples === undefined ? 0 : options.examples, 0, 1000);
   return k;
 }
 

@@ -23,7 +23,7 @@
 
 const v8 = require('v8');
 const { AsyncResource } = require('async_hooks');
-const { codedError } = require('./errors');
+const { codedError, checkInteger } = require('./errors');
 const { kSnapshots } = require('./heapdiff');
 
 const DEFAULTS = { iterations: 30, rounds: 6, warmup: 1, skipMemoryCheck: false };
@@ -64,15 +64,7 @@ function options(opts) {
   }
   const out = { ...DEFAULTS };
   for (const [key, min, max] of [['iterations', 1, 1e6], ['rounds', 2, 1000], ['warmup', 0, 1000]]) {
-    if (opts[key] === undefined) continue;
-    if (!Number.isInteger(opts[key]) || opts[key] < min || opts[key] > max) {
-      throw codedError(
-        'ERR_OUT_OF_RANGE',
-        `The "options.${key}" value must be an integer from ${min} to ${max}. Received ${String(opts[key])}`,
-        RangeError
-      );
-    }
-    out[key] = opts[key];
+    if (opts[key] !== undefined) out[key] = checkInteger(`options.${key}`, opts[key], min, max);
   }
   if (opts.skipMemoryCheck !== undefined) {
     if (typeof opts.skipMemoryCheck !== 'boolean') {

@@ -19,7 +19,7 @@
 const fs = require('fs');
 const path = require('path');
 const { EventEmitter } = require('events');
-const { codedError } = require('./errors');
+const { codedError, describeValue } = require('./errors');
 
 const FORMAT = 'memwatch-recording';
 const VERSION = 1;
@@ -54,7 +54,7 @@ function intOption(value, name, min, dflt, allowInfinity = false) {
   if (!ok) {
     throw codedError(
       'ERR_INVALID_ARG_VALUE',
-      `memwatch.record(): options.${name} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`,
+      `memwatch.record(): options.${name} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${describeValue(value)}`,
       RangeError
     );
   }
