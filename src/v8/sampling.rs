@@ -414,6 +414,9 @@ pub unsafe fn verify_vtable(
             ptr,
             delete: std::mem::transmute::<usize, DeleteFn>(expected[2].1),
         };
+        if !aligned(vtable) {
+            return Err(format!("AllocationProfile vtable pointer {vtable:#x}"));
+        }
         let mismatch = expected.iter().find(|(slot, addr)| {
             word(vtable as *const u8, slot * std::mem::size_of::<usize>()) != *addr
         });
