@@ -30,29 +30,38 @@ const WATCHED = ['stats', 'leak'];
 function deliverTo(emitter) {
   return (events, rethrowLater = false) => {
     // Leak events get their allocation sites (lib/sites.js; never throws).
-    if (emitter._sampling) emitter._sampling.onEvents(events);
-    let usage = null;
-    let firstError = null;
-    for (const ev of events) {
-      if (ev.type === 'stats') {
-        usage = usage || process.memoryUsage();
-        ev.data.rss = usage.rss;
-        ev.data.external = usage.external;
-        ev.data.array_buffers = usage.arrayBuffers;
-      }
-      if (!rethrowLater) {
-        emitter.emit(ev.type, ev.data);
-        continue;
-      }
-      try {
-        emitter.emit(ev.type, ev.data);
-      } catch (err) {
-        firstError = firstError || { err };
-      }
+    if (emitter._sampling) {
+      emitter._sampling.onEvents(events);
+      // Sampling stays on while the batch is emitted (a once('leak')
+      // listener may read sites() after it was removed).
+      return emitter._sampling.holdWhile(() => emit(emitter, events, rethrowLater));
     }
-    if (firstError) process.nextTick(() => { throw firstError.err; });
-    return events;
+    return emit(emitter, events, rethrowLater);
   };
+}
+
+function emit(emitter, events, rethrowLater) {
+  let usage = null;
+  let firstError = null;
+  for (const ev of events) {
+    if (ev.type === 'stats') {
+      usage = usage || process.memoryUsage();
+      ev.data.rss = usage.rss;
+      ev.data.external = usage.external;
+      ev.data.array_buffers = usage.arrayBuffers;
+    }
+    if (!rethrowLater) {
+      emitter.emit(ev.type, ev.data);
+      continue;
+    }
+    try {
+      emitter.emit(ev.type, ev.data);
+    } catch (err) {
+      firstError = firstError || { err };
+    }
+  }
+  if (firstError) process.nextTick(() => { throw firstError.err; });
+  return events;
 }
 
 class Memwatch extends EventEmitter {
@@ -123,7 +132,8 @@ class Memwatch extends EventEmitter {
     for (const key of Object.keys(options)) {
       if (key !== 'sampling') throw codedError('ERR_INVALID_ARG_VALUE', `Unknown option "${key}" (known: sampling)`, TypeError);
     }
-    if ('sampling' in options) this._sampling.configure(options.sampling);
+    // Own properties only, and undefined as absent (as for Node's options).
+    if (options.sampling !== undefined && Object.hasOwn(options, 'sampling')) this._sampling.configure(options.sampling);
     return this.sampling;
   }
 

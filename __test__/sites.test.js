@@ -321,6 +321,61 @@ test('someone stops memwatch\'s profiler (DevTools "stop"): memwatch starts it a
   assert.strictEqual(result.first.function, 'leakyAdd');
 });
 
+test("a once('leak') listener still reads the profile its leak came from; sampling stops after it", () => {
+  // once() removes the listener before calling it: the stop that follows
+  // must wait until the event was emitted.
+  const { result } = runScenario(`${PRELUDE}
+    let seen = null;
+    memwatch.once('leak', (leak) => {
+      const file = memwatch.writeHeapProfile(${JSON.stringify(path.join(work, 'once.heapprofile'))});
+      seen = {
+        fromLeak: leak.sites.length && leak.sites[0].function,
+        sites: memwatch.sites({ top: 1 }).map((s) => s.function),
+        samples: JSON.parse(require('fs').readFileSync(file, 'utf8')).samples.length,
+        active: memwatch.sampling.active,
+      };
+    });
+    for (let r = 0; r < 15 && !seen; r++) { leakyAdd(20000); churn(20000); memwatch.gc(); }
+    done({ seen, after: memwatch.sampling.active, listeners: memwatch.listenerCount('leak') });
+  `);
+  assert.strictEqual(result.seen.fromLeak, 'leakyAdd');
+  assert.deepStrictEqual(result.seen.sites, ['leakyAdd'], 'sites() inside the listener');
+  assert.ok(result.seen.samples > 0, 'the .heapprofile written inside the listener has samples');
+  assert.strictEqual(result.seen.active, true);
+  // Sampling was on for the listener, so sites() and writeHeapProfile() did
+  // not pin it: with the last leak listener gone, it stopped after the event.
+  assert.strictEqual(result.after, false);
+  assert.strictEqual(result.listeners, 0);
+});
+
+for (const backend of ['v8', 'perf_hooks']) {
+  test(`someone stops memwatch's profiler and starts their own: memwatch never stops theirs (${backend === 'v8' ? 'native' : 'inspector'} route)`, () => {
+    const { result } = runScenario(`${PRELUDE}
+      const session = new (require('inspector').Session)(); session.connect();
+      const post = (m, p) => { let out; session.post(m, p || {}, (e, r) => { out = e ? { error: e.message } : r; }); return out; };
+      // memwatch's profiler runs (and was read) through a leak run first.
+      memwatch.on('leak', () => {});
+      const leak = untilLeak();
+      const route = memwatch.sampling.route;
+      // DevTools: "start" (V8 keeps memwatch's), "stop" (stops memwatch's),
+      // "start" again: now theirs runs, and allocations are sampled by it.
+      post('HeapProfiler.startSampling', { samplingInterval: 4096 });
+      post('HeapProfiler.stopSampling');
+      post('HeapProfiler.startSampling', { samplingInterval: 4096 });
+      leakyAdd(50000);
+      memwatch.removeAllListeners('leak');
+      const theirs = post('HeapProfiler.getSamplingProfile');
+      done({ route, first: leak && leak.sites[0] && leak.sites[0].function, active: memwatch.sampling.active,
+        theirs: theirs.error || theirs.profile.samples.length });
+    `, { env: { MEMWATCH_BACKEND: backend === 'v8' ? '' : backend } });
+    assert.strictEqual(result.route, backend === 'v8' ? 'native' : 'inspector');
+    assert.strictEqual(result.first, 'leakyAdd');
+    assert.strictEqual(result.active, false);
+    assert.strictEqual(typeof result.theirs, 'number', `their profiler was stopped: ${result.theirs}`);
+    assert.ok(result.theirs > 0);
+  });
+}
+
 test('a failed sampling canary sends this process to the inspector route, with the reason', () => {
   const { result } = runScenario(`${PRELUDE}
     const leak = untilLeak();

@@ -26,7 +26,7 @@
 const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
-const { codedError } = require('./errors');
+const { codedError, describeValue, checkInteger } = require('./errors');
 
 const DEFAULTS = Object.freeze({ interval: 512 * 1024, stackDepth: 16 });
 /** Bounds of the options (the native layer checks them again). */
@@ -87,7 +87,7 @@ function typeError(message) {
 /** `{ interval, stackDepth }` checked and completed, or a coded error. */
 function samplingOptions(value, current) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw typeError(`The "sampling" option must be an object, true or false. Received ${describe(value)}`);
+    throw typeError(`The "sampling" option must be an object, true or false. Received ${describeValue(value)}`);
   }
   for (const key of Object.keys(value)) {
     if (key !== 'interval' && key !== 'stackDepth') {
@@ -97,7 +97,7 @@ function samplingOptions(value, current) {
   const out = { ...current };
   if (value.interval !== undefined) {
     const v = value.interval;
-    if (typeof v !== 'number') throw typeError(`The "sampling.interval" option must be a number. Received ${describe(v)}`);
+    if (typeof v !== 'number') throw typeError(`The "sampling.interval" option must be a number. Received ${describeValue(v)}`);
     if (!Number.isInteger(v) || v < MIN_INTERVAL || v > MAX_INTERVAL) {
       throw rangeError(`The "sampling.interval" option must be a whole number of bytes from ${MIN_INTERVAL} to ${MAX_INTERVAL}. Received ${v}`);
     }
@@ -105,7 +105,7 @@ function samplingOptions(value, current) {
   }
   if (value.stackDepth !== undefined) {
     const v = value.stackDepth;
-    if (typeof v !== 'number') throw typeError(`The "sampling.stackDepth" option must be a number. Received ${describe(v)}`);
+    if (typeof v !== 'number') throw typeError(`The "sampling.stackDepth" option must be a number. Received ${describeValue(v)}`);
     if (!Number.isInteger(v) || v < 1 || v > MAX_STACK_DEPTH) {
       throw rangeError(`The "sampling.stackDepth" option must be an integer from 1 to ${MAX_STACK_DEPTH}. Received ${v}`);
     }
@@ -114,11 +114,6 @@ function samplingOptions(value, current) {
   return out;
 }
 
-function describe(v) {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? `'${v}'` : typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
-}
 
 /** The inspector's SamplingHeapProfile as the columns SiteTracker.ingest takes (pre-order). */
 function profileColumns(profile) {
@@ -202,11 +197,20 @@ class NativeRoute {
     return this.sampler.restartIfStopped(options.interval, options.stackDepth);
   }
 
-  /** false when no profiler runs (someone stopped it). */
+  /**
+   * false when no profiler runs (someone stopped it). A profiler that is
+   * not the one read before (someone stopped ours and started theirs) is
+   * read and disowned natively.
+   */
   read(key) {
     const ok = this.sampler.read(this.watcher, this.tracker, key);
     if (!ok) this.sampler.disown();
     return ok;
+  }
+
+  /** Whether the running profiler is memwatch's, as of the last read. */
+  get owned() {
+    return this.sampler.owned;
   }
 
   /** The latest read as .heapprofile JSON. */
@@ -273,7 +277,8 @@ class InspectorRoute {
       return false;
     }
     this.last = r.result.profile;
-    this.tracker.ingest(profileColumns(this.last), key);
+    // Not the profiler read before: someone stopped ours and started theirs.
+    if (!this.tracker.ingest(profileColumns(this.last), key)) this.owned = false;
     return true;
   }
 
@@ -307,6 +312,8 @@ class Sampling {
     this.skipped = 0;
     this.nextReadGc = null;
     this.warned = false;
+    /** Events are being emitted: stops wait until they are (see holdWhile). */
+    this.holding = false;
     this.tracker = new binding.SiteTracker();
     /** Full GCs in a leak's run (5). */
     this.run = binding.leakGcCount();
@@ -331,9 +338,6 @@ class Sampling {
 
   /** Runs `fn` so that the full GCs it causes are not reported. */
   quiet(fn) {
-    if (this.backend.name === 'v8' && this.backend.watcher) {
-      return this.binding.withoutGcSamples(this.backend.watcher, fn);
-    }
     return this.backend.quietly(fn);
   }
 
@@ -409,6 +413,23 @@ class Sampling {
     return route;
   }
 
+  /**
+   * Runs `fn` (the emission of a batch of events) with sampling kept on:
+   * a `once('leak')` listener is removed before it is called, and what it
+   * asks of sites() or writeHeapProfile() must still come from the profile
+   * its leak was read from. A stop wanted meanwhile happens after `fn`.
+   */
+  holdWhile(fn) {
+    if (this.holding) return fn();
+    this.holding = true;
+    try {
+      return fn();
+    } finally {
+      this.holding = false;
+      this.sync();
+    }
+  }
+
   /** Leak listeners changed: sampling follows them (unless pinned or off). */
   setWanted(wanted) {
     this.wanted = wanted;
@@ -423,7 +444,7 @@ class Sampling {
     try {
       const on = this.enabled && (this.wanted || this.pinned);
       if (on && !this.running) this.start();
-      else if (!on && this.running) this.stop();
+      else if (!on && this.running && !this.holding) this.stop();
     } catch (err) {
       this.fail(err);
     }
@@ -453,9 +474,23 @@ class Sampling {
 
   stop() {
     this.running = false;
-    if (this.owned) this.route.stop();
+    if (this.owned && this.stillOurs()) this.route.stop();
     this.owned = false;
     this.tracker.reset();
+  }
+
+  /**
+   * Whether the profiler running now is still the one memwatch started:
+   * since the last read, someone may have stopped it and started their own
+   * (DevTools' stop, then start). One more read tells (its numbering does
+   * not continue); if it cannot be read, ours is stopped as before.
+   */
+  stillOurs() {
+    try {
+      return this.route.read(null) && this.route.owned;
+    } catch {
+      return true;
+    }
   }
 
   /** Starts sampling again after someone else stopped the profiler under us. */
@@ -473,7 +508,10 @@ class Sampling {
   read(key) {
     const t0 = performance.now();
     try {
-      if (this.route.read(key)) return true;
+      if (this.route.read(key)) {
+        if (!this.route.owned) this.owned = false;
+        return true;
+      }
       // Nobody runs a profiler any more: someone stopped ours (or theirs
       // ended). Start one; it has nothing to report yet.
       this.restart();
@@ -609,14 +647,12 @@ class Sampling {
 
   sites(opts) {
     if (opts !== undefined && (opts === null || typeof opts !== 'object' || Array.isArray(opts))) {
-      throw typeError(`The "options" argument must be an object. Received ${describe(opts)}`);
+      throw typeError(`The "options" argument must be an object. Received ${describeValue(opts)}`);
     }
     const { top = LEAK_TOP, order = 'live' } = opts || {};
-    if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > 100000) {
-      throw rangeError(`The "options.top" value must be an integer from 1 to 100000. Received ${describe(top)}`);
-    }
+    checkInteger('options.top', top, 1, 100000);
     if (order !== 'live' && order !== 'growth') {
-      throw codedError('ERR_INVALID_ARG_VALUE', `The "options.order" value must be 'live' or 'growth'. Received ${describe(order)}`, TypeError);
+      throw codedError('ERR_INVALID_ARG_VALUE', `The "options.order" value must be 'live' or 'growth'. Received ${describeValue(order)}`, TypeError);
     }
     this.ensureRunning('sites');
     if (!this.read(null)) return [];
@@ -625,7 +661,7 @@ class Sampling {
 
   writeHeapProfile(file) {
     if (file !== undefined && (typeof file !== 'string' || file === '')) {
-      throw typeError(`The "path" argument must be a non-empty string. Received ${describe(file)}`);
+      throw typeError(`The "path" argument must be a non-empty string. Received ${describeValue(file)}`);
     }
     this.ensureRunning('writeHeapProfile');
     const target = file === undefined ? path.resolve(defaultFileName()) : file;

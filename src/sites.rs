@@ -185,8 +185,10 @@ impl JsSiteTracker {
 
     /// Records the inspector's profile (as columns); with `key` (the number
     /// of the full GC it followed) it can be a leak window's baseline.
+    /// Returns false when it is not a later read of the profiler read
+    /// before (one started since: the earlier reads are forgotten).
     #[napi]
-    pub fn ingest(&mut self, columns: ProfileColumns, key: Option<f64>) -> Result<()> {
+    pub fn ingest(&mut self, columns: ProfileColumns, key: Option<f64>) -> Result<bool> {
         guard(|| {
             let c = &columns;
             let n = c.function.len();
@@ -245,8 +247,7 @@ impl JsSiteTracker {
             }
             let profile = b.finish();
             let key = key.map(|k| whole(k, 2f64.powi(53), "key")).transpose()?;
-            self.inner.record(profile, key);
-            Ok(())
+            Ok(self.inner.record(profile, key))
         })
     }
 
@@ -495,7 +496,12 @@ impl SiteSampler {
             match read {
                 Ok(true) => {
                     let profile = builder.finish();
-                    tracker.inner.record(profile, key);
+                    if !tracker.inner.record(profile, key) {
+                        // Not the profiler read before: someone stopped ours
+                        // and started theirs in between. Theirs is read,
+                        // never stopped.
+                        s.owned.store(false, Ordering::SeqCst);
+                    }
                     Ok(true)
                 }
                 Ok(false) => Ok(false),

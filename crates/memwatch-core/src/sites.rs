@@ -164,6 +164,46 @@ pub struct Profile {
     pub samples: Vec<ProfileSample>,
 }
 
+impl Profile {
+    /// Whether this read can come from the same profiler as `earlier`, read
+    /// before it. V8 numbers the nodes and samples of each profiler it
+    /// starts from 1 and never reuses a number; a node keeps its frame and
+    /// parent, a live sample its node and size. So in a later read of the
+    /// same profiler, every node and sample numbered no higher than the
+    /// highest in `earlier` was in `earlier` too, unchanged. A profiler
+    /// started in between (someone stopped memwatch's and started their own)
+    /// numbers from 1 again, and its first nodes and samples do not match.
+    /// One with nothing but its root cannot be told apart.
+    pub fn continues(&self, earlier: &Profile) -> bool {
+        let node_key = |p: &Profile, n: &ProfileNode| {
+            let parent = p.nodes.get(n.parent as usize).map(|q| q.node_id);
+            (n.frame, parent)
+        };
+        let max_node = earlier.nodes.iter().map(|n| n.node_id).max().unwrap_or(0);
+        let nodes: HashMap<u32, (u32, Option<u32>)> = earlier
+            .nodes
+            .iter()
+            .map(|n| (n.node_id, node_key(earlier, n)))
+            .collect();
+        let nodes_match = self
+            .nodes
+            .iter()
+            .all(|n| n.node_id > max_node || nodes.get(&n.node_id) == Some(&node_key(self, n)));
+        if !nodes_match {
+            return false;
+        }
+        let max_sample = earlier.samples.iter().map(|s| s.ordinal).max().unwrap_or(0);
+        let samples: HashMap<u64, (u32, u64)> = earlier
+            .samples
+            .iter()
+            .map(|s| (s.ordinal, (s.node_id, s.bytes)))
+            .collect();
+        self.samples.iter().all(|s| {
+            s.ordinal > max_sample || samples.get(&s.ordinal) == Some(&(s.node_id, s.bytes))
+        })
+    }
+}
+
 /// Builds one [`Profile`], interning frames into the tracker's [`Frames`].
 pub struct ProfileBuilder<'a> {
     frames: &'a mut Frames,
@@ -508,8 +548,17 @@ impl SiteTracker {
     }
 
     /// Records a read. With `key` (the number of the full GC it followed),
-    /// it can serve as the baseline of a later leak window.
-    pub fn record(&mut self, profile: Profile, key: Option<u64>) {
+    /// it can serve as the baseline of a later leak window. Returns false
+    /// when the read does not continue the latest one ([`Profile::continues`]):
+    /// the profiler was replaced, and the earlier reads are forgotten.
+    pub fn record(&mut self, profile: Profile, key: Option<u64>) -> bool {
+        let continued = self
+            .latest
+            .as_ref()
+            .is_none_or(|(latest, _, _)| profile.continues(latest));
+        if !continued {
+            self.reset();
+        }
         let sites = node_sites(&profile, &self.frames);
         let totals = Totals::of(&profile, &sites, self.frames.site_count());
         if let Some(key) = key {
@@ -526,6 +575,7 @@ impl SiteTracker {
             }
         }
         self.latest = Some((profile, totals, sites));
+        continued
     }
 
     pub fn latest(&self) -> Option<&Profile> {
@@ -1252,5 +1302,84 @@ mod tests {
         let mut s = String::new();
         json_str(&mut s, "a\"b\\c\n\u{1}é");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+
+    /// A profile of `frames` as (frame name, parent index) in pre-order,
+    /// numbered from `first_node`, and samples as (node, bytes, ordinal).
+    /// A function's line (and so its position) comes from its name.
+    fn profile(
+        tracker: &mut SiteTracker,
+        frames: &[(&str, Option<u32>)],
+        first_node: u32,
+        samples: &[(u32, u64, u64)],
+    ) -> Profile {
+        let mut t = T {
+            b: tracker.builder(),
+        };
+        let ids: Vec<u32> = frames
+            .iter()
+            .map(|(name, _)| t.frame(name, name.bytes().map(i32::from).sum::<i32>()))
+            .collect();
+        for (i, (_, parent)) in frames.iter().enumerate() {
+            t.b.node(*parent, ids[i], first_node + i as u32, 0).unwrap();
+        }
+        for &(node, bytes, ordinal) in samples {
+            t.b.sample(node, bytes, ordinal).unwrap();
+        }
+        t.b.finish()
+    }
+
+    #[test]
+    fn a_later_read_of_the_same_profiler_continues_it() {
+        let mut tr = SiteTracker::new();
+        let tree = [
+            ("(root)", None),
+            ("main", Some(0)),
+            ("handleLogin", Some(1)),
+        ];
+        let first = profile(&mut tr, &tree, 1, &[(3, 1000, 1), (3, 2000, 2), (2, 64, 3)]);
+        assert!(tr.record(first, Some(1)));
+        // Sample 1 was collected, 4 and 5 are new, and a node (4) was added.
+        let tree2 = [
+            ("(root)", None),
+            ("main", Some(0)),
+            ("handleLogin", Some(1)),
+            ("handleSearch", Some(1)),
+        ];
+        let later = profile(
+            &mut tr,
+            &tree2,
+            1,
+            &[(3, 2000, 2), (2, 64, 3), (4, 512, 4), (3, 8, 5)],
+        );
+        assert!(tr.record(later, Some(2)));
+        assert_eq!(tr.reads.len(), 2);
+    }
+
+    #[test]
+    fn a_profiler_started_in_between_does_not_continue_the_earlier_one() {
+        let mut tr = SiteTracker::new();
+        let tree = [
+            ("(root)", None),
+            ("main", Some(0)),
+            ("handleLogin", Some(1)),
+        ];
+        let ours = profile(&mut tr, &tree, 1, &[(3, 1000, 1), (3, 2000, 2), (2, 64, 3)]);
+        assert!(tr.record(ours.clone(), Some(1)));
+        // Theirs numbers from 1 again: node 2 is another function.
+        let other = [("(root)", None), ("render", Some(0))];
+        let theirs = profile(&mut tr, &other, 1, &[]);
+        assert!(ours.continues(&ours) && !theirs.continues(&ours));
+        assert!(!tr.record(theirs, Some(2)));
+        // The earlier reads were forgotten: the new one is the only baseline.
+        assert_eq!(tr.reads.len(), 1);
+        // Same tree, but sample 2 now has another size: not the same profiler.
+        let mut tr = SiteTracker::new();
+        let a = profile(&mut tr, &tree, 1, &[(3, 1000, 1), (3, 2000, 2)]);
+        let b = profile(&mut tr, &tree, 1, &[(3, 4096, 2)]);
+        assert!(!b.continues(&a));
+        // Only the root so far: indistinguishable (documented).
+        let root = profile(&mut tr, &tree[..1], 1, &[]);
+        assert!(root.continues(&a));
     }
 }
