@@ -415,15 +415,18 @@ declare namespace memwatch {
     /**
      * The live allocations by site, now. Starts sampling if nothing had (the
      * first call then sees little). Throws `code` ERR_MEMWATCH_SAMPLING_OFF
-     * or ERR_MEMWATCH_SAMPLING_UNAVAILABLE.
+     * or ERR_MEMWATCH_SAMPLING_UNAVAILABLE; ERR_INVALID_ARG_TYPE,
+     * ERR_INVALID_ARG_VALUE or ERR_OUT_OF_RANGE for bad options.
      */
     sites(options?: SitesOptions): LeakSite[];
     /**
      * Writes the sampled profile as a .heapprofile file (DevTools' Memory
-     * panel, speedscope) and returns its path (default:
+     * panel, speedscope) and returns its absolute path (default:
      * Heap.<date>.<time>.<pid>.<thread>.<n>.heapprofile in the working
      * directory). Throws `code` ERR_MEMWATCH_WRITE (with `cause`) when the
-     * file cannot be written.
+     * file cannot be written, ERR_MEMWATCH_SAMPLING_OFF or
+     * ERR_MEMWATCH_SAMPLING_UNAVAILABLE as `sites()` does,
+     * ERR_INVALID_ARG_TYPE for a path that is not a non-empty string.
      */
     writeHeapProfile(path?: string): string;
 

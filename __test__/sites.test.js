@@ -241,6 +241,21 @@ test('bad options, arguments and paths get coded errors', () => {
   for (const [target, cause] of [[path.join(work, 'no', 'such', 'dir', 'p.heapprofile'), 'ENOENT'], [work, 'EISDIR']]) {
     assert.throws(() => memwatch.writeHeapProfile(target), (e) => e.code === 'ERR_MEMWATCH_WRITE' && e.cause.code === cause && e.message.includes(target));
   }
+  assert.deepStrictEqual(fs.readdirSync(path.dirname(work)).filter((f) => f.endsWith('.partial')), [], 'no partial file left');
+  // Messages stay on one line whatever was passed (a function's source, a string with newlines).
+  for (const bad of [function handler() {
+ return 1;
+ }, { order: 'live\nfoo' }, { top: 'a\nb' }]) {
+    assert.throws(() => memwatch.sites(bad), (e) => typeof e.code === 'string' && !e.message.includes('\n'), String(bad));
+  }
+  // A relative path comes back absolute, as the default one does.
+  const cwd = process.cwd();
+  process.chdir(work);
+  try {
+    assert.strictEqual(memwatch.writeHeapProfile('relative.heapprofile'), path.join(work, 'relative.heapprofile'));
+  } finally {
+    process.chdir(cwd);
+  }
   memwatch.configure({ sampling: false });
   // The native layer checks its arguments itself (V8 aborts on interval 0).
   const binding = require('../lib/binding').load();

@@ -664,12 +664,16 @@ class Sampling {
       throw typeError(`The "path" argument must be a non-empty string. Received ${describeValue(file)}`);
     }
     this.ensureRunning('writeHeapProfile');
-    const target = file === undefined ? path.resolve(defaultFileName()) : file;
+    const target = path.resolve(file === undefined ? defaultFileName() : file);
     this.read(null);
     const json = this.route.json() || '{"head":{"callFrame":{"functionName":"(root)","scriptId":"0","url":"","lineNumber":-1,"columnNumber":-1},"selfSize":0,"id":1,"children":[]},"samples":[]}';
+    // Written beside the target and renamed: a reader never sees half a file.
+    const partial = `${target}.${process.pid}.partial`;
     try {
-      fs.writeFileSync(target, json);
+      fs.writeFileSync(partial, json, { flag: 'wx' });
+      fs.renameSync(partial, target);
     } catch (err) {
+      fs.rmSync(partial, { force: true });
       const e = codedError('ERR_MEMWATCH_WRITE', `memwatch.writeHeapProfile(): cannot write ${target}: ${err.message}`);
       e.cause = err;
       throw e;

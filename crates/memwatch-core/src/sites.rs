@@ -22,6 +22,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
+use crate::heap::push_json_quoted;
+
 /// `parent` of the root node.
 pub const NO_PARENT: u32 = u32::MAX;
 /// Nodes accepted in one profile: far above any real tree (V8 caps stacks at
@@ -820,25 +822,6 @@ where
     v.truncate(top);
 }
 
-/// Escapes `s` as the contents of a JSON string.
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 fn to_inspector_json(profile: &Profile, frames: &Frames) -> String {
     let n = profile.nodes.len();
     // Children lists from parent indices (pre-order keeps sibling order).
@@ -910,9 +893,9 @@ fn open_node(out: &mut String, node: &ProfileNode, frames: &Frames) {
         None => ("", "", 0, NO_POSITION, NO_POSITION),
     };
     out.push_str("{\"callFrame\":{\"functionName\":");
-    json_str(out, function);
+    push_json_quoted(out, function);
     let _ = write!(out, ",\"scriptId\":\"{script_id}\",\"url\":");
-    json_str(out, url);
+    push_json_quoted(out, url);
     let _ = write!(
         out,
         ",\"lineNumber\":{},\"columnNumber\":{}}},\"selfSize\":{},\"id\":{},\"children\":[",
@@ -1300,7 +1283,7 @@ mod tests {
     #[test]
     fn json_strings_are_escaped() {
         let mut s = String::new();
-        json_str(&mut s, "a\"b\\c\n\u{1}é");
+        push_json_quoted(&mut s, "a\"b\\c\n\u{1}é");
         assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
     }
 

@@ -86,6 +86,7 @@ pub use graph::{HeapGraph, Location, MAX_EDGES, MAX_NODES, NONE};
 pub use kinds::{EdgeKind, NodeKind};
 pub use leaks::{leak_candidates, leak_candidates_with, LeakGroup};
 pub use names::display_name;
+pub(crate) use names::push_json_quoted;
 pub use parse::{parse_heap_snapshot, parse_heap_snapshot_with_progress};
 pub use paths::{
     edge_accessor, format_path, node_label, PathFormatter, PathStep, RetainerPath, RootPaths,

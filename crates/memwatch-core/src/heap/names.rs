@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 use super::graph::HeapGraph;
 use super::kinds::{EdgeKind, NodeKind};
@@ -32,6 +33,12 @@ pub(crate) fn cmp16(a: &str, b: &str) -> Ordering {
 /// `JSON.stringify(s)`: the string as a JSON literal, quotes included.
 pub(crate) fn json_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_json_quoted(&mut out, s);
+    out
+}
+
+/// Appends `JSON.stringify(s)` to `out`.
+pub(crate) fn push_json_quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -42,12 +49,13 @@ pub(crate) fn json_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
     out.push('"');
-    out
 }
 
 /// DevTools' `formatPropertyName`: a property name as it appears in `{a, b}`,
