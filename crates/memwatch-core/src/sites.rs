@@ -23,6 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
 use crate::heap::push_json_quoted;
+use rustc_hash::FxHashMap;
 
 /// `parent` of the root node.
 pub const NO_PARENT: u32 = u32::MAX;
@@ -182,7 +183,7 @@ impl Profile {
             (n.frame, parent)
         };
         let max_node = earlier.nodes.iter().map(|n| n.node_id).max().unwrap_or(0);
-        let nodes: HashMap<u32, (u32, Option<u32>)> = earlier
+        let nodes: FxHashMap<u32, (u32, Option<u32>)> = earlier
             .nodes
             .iter()
             .map(|n| (n.node_id, node_key(earlier, n)))
@@ -195,7 +196,7 @@ impl Profile {
             return false;
         }
         let max_sample = earlier.samples.iter().map(|s| s.ordinal).max().unwrap_or(0);
-        let samples: HashMap<u64, (u32, u64)> = earlier
+        let samples: FxHashMap<u64, (u32, u64)> = earlier
             .samples
             .iter()
             .map(|s| (s.ordinal, (s.node_id, s.bytes)))
