@@ -168,8 +168,10 @@ test('options are validated like Node validates arguments', () => {
   assert.throws(() => memwatch.iterate(() => {}, { skipMemoryCheck: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
   const r = memwatch.iterate(() => {}, { iterations: 3, rounds: 3, warmup: 0, skipMemoryCheck: true });
   assert.deepStrictEqual(Object.keys(r).sort(), ['bases', 'heapGrowth', 'leaked', 'suspected']);
-  // One base per round and the warm-up's; a second batch when the first grew.
-  assert.ok([4, 7].includes(r.bases.length), String(r.bases.length));
+  // One base per round and the warm-up's; a second batch when the first
+  // grew, a third when the second grew in one small step (3 calls a round
+  // make the growth threshold small: Node 26 once took all three).
+  assert.ok([4, 7, 10].includes(r.bases.length), String(r.bases.length));
 });
 
 test('an error thrown by fn propagates unchanged', () => {

@@ -265,8 +265,7 @@ function examplesOption(options) {
   if (typeof options !== 'object') {
     throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an object', TypeError);
   }
-  const k = checkInteger('options.examples', options.examples === undefined ? 0 : options.examples, 0, 1000);
-  return k;
+  return checkInteger('options.examples', options.examples === undefined ? 0 : options.examples, 0, 1000);
 }
 
 function createHeapDiff(binding, backend) {

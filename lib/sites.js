@@ -114,7 +114,6 @@ function samplingOptions(value, current) {
   return out;
 }
 
-
 /** The inspector's SamplingHeapProfile as the columns SiteTracker.ingest takes (pre-order). */
 function profileColumns(profile) {
   const strings = [];
@@ -673,7 +672,11 @@ class Sampling {
       fs.writeFileSync(partial, json, { flag: 'wx' });
       fs.renameSync(partial, target);
     } catch (err) {
-      fs.rmSync(partial, { force: true });
+      try {
+        fs.rmSync(partial, { force: true });
+      } catch {
+        // the write's error is the one to report
+      }
       const e = codedError('ERR_MEMWATCH_WRITE', `memwatch.writeHeapProfile(): cannot write ${target}: ${err.message}`);
       e.cause = err;
       throw e;
